@@ -1,0 +1,27 @@
+# The two commands: `make run` (workstation; arrives with the shell issue) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@# the non-headless OpenCV wheel ships Qt 5 and aborts offscreen; refuse it
+	@! $(PY) -m pip show -q opencv-python 2>/dev/null || (echo "opencv-python (non-headless) is installed; remove it" && exit 1)
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .import_linter_cache bench/results

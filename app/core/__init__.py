@@ -1,0 +1,1 @@
+"""Qt-free infrastructure: errors, settings, events, history, executors."""

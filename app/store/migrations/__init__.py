@@ -1,0 +1,1 @@
+"""Alembic scripts for the workspace database; applied by `app.store.migrate`."""
