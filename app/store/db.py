@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -76,8 +77,15 @@ class Database:
             try:
                 with session.begin():
                     yield session
-            except sqlite3.OperationalError as exc:  # disk full, read-only medium, locked
-                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+            except (sqlite3.OperationalError, SAOperationalError) as exc:  # disk full, read-only, locked
+                reason = getattr(exc, "orig", None) or exc
+                raise StorageError(f"cannot write to {self.path}: {reason}") from exc
+
+    @contextmanager
+    def exclusive_connection(self) -> Iterator[Connection]:
+        """A Core connection inside the writer lock and an IMMEDIATE transaction (migrations)."""
+        with self._write_lock, self._writer_engine.begin() as conn:
+            yield conn
 
     def integrity_check(self) -> list[str]:
         """`PRAGMA integrity_check` messages; ['ok'] for a sound file."""

@@ -23,14 +23,14 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BACKUPS_KEPT = 5
 
 
-def _config() -> Config:
+def _config(migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir))
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    head = ScriptDirectory.from_config(_config(migrations_dir)).get_current_head()
     assert head is not None, "the migrations folder holds no revision"
     return head
 
@@ -52,29 +52,30 @@ def backup(db: Database, backup_dir: Path, *, tag: str) -> Path:
     finally:
         dst.close()
         src.close()
-    old = sorted(backup_dir.glob(f"{db.path.stem}-*.sqlite3"))[:-BACKUPS_KEPT]
+    old = sorted(backup_dir.glob(f"{db.path.stem}-*.sqlite3"), key=lambda p: p.stat().st_mtime_ns)[:-BACKUPS_KEPT]
     for path in old:
         path.unlink(missing_ok=True)
     return target
 
 
-def migrate(db: Database, *, backup_dir: Path | None) -> Path | None:
+def migrate(db: Database, *, backup_dir: Path | None, migrations_dir: Path = MIGRATIONS_DIR) -> Path | None:
     """Upgrade to head; returns the backup taken, or None when nothing had to change."""
-    head = head_revision()
+    cfg = _config(migrations_dir)
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
     try:
         current = current_revision(db)
     except SQLAlchemyError as exc:
         raise StorageError(f"{db.path} is not a readable workspace database: {exc.orig or exc}") from exc
     if current == head:
         return None
-    if current is not None and current not in {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}:
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise StorageError(
             f"{db.path} was written by a newer Alaya (schema {current}); update the application to open it"
         )
     has_data = db.path.exists() and db.path.stat().st_size > 0 and current is not None
     taken = backup(db, backup_dir, tag=f"before-{head}") if (has_data and backup_dir) else None
-    cfg = _config()
-    with db._write_lock, db._writer_engine.begin() as conn:
+    with db.exclusive_connection() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return taken

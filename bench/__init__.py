@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [NAME] [--quick]`; each prints measured / target / baseline."""

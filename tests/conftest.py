@@ -1,0 +1,33 @@
+"""Shared fixtures. Qt tests run offscreen; nothing touches the real home folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep platform dirs, policy lookups and ALAYA_* variables away from the real machine."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc-xdg"))
+    for key in list(os.environ):
+        if key.startswith("ALAYA_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator["Workspace"]:  # noqa: F821
+    from app.store.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    yield ws
+    ws.close()
