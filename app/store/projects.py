@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.annotators.ontology import LabelSchema
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.store._rows import to_record, utcnow
 from app.store.db import Database
@@ -74,19 +73,16 @@ class ProjectRepository:
             return to_record(row, Project)
 
 
-def schema_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 class SchemaRepository:
     """Label schemas are append-only: a change is a new version, old ones stay readable."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add_version(self, project_id: int, name: str, body: dict[str, Any]) -> SchemaVersion:
-        digest = schema_hash(body)
+    def add_version(self, project_id: int, schema: LabelSchema) -> SchemaVersion:
+        """Store `schema` as the project's next version (unless it equals the current one)."""
+        digest = schema.content_hash()
+        body = schema.model_dump(mode="json")
         with self.db.write() as s:
             if s.get(ProjectRow, project_id) is None:
                 raise NotFoundError(f"no project {project_id}")
@@ -101,7 +97,7 @@ class SchemaRepository:
             row = LabelSchemaRow(
                 project_id=project_id,
                 version=(latest.version + 1) if latest else 1,
-                name=name,
+                name=schema.name,
                 content_hash=digest,
                 body=body,
                 created_at=utcnow(),

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from app.annotators.ontology import parse_schema
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.store.assets import NewAsset
 from app.store.records import Asset, Project, Task
@@ -34,12 +35,14 @@ def test_projects_are_unique_by_name(workspace: Workspace) -> None:
 
 def test_schema_versions_are_append_only_and_skip_unchanged(workspace: Workspace) -> None:
     p = workspace.projects.create("p")
-    v1 = workspace.schemas.add_version(p.id, "s", {"classes": [{"name": "car"}]})
-    same = workspace.schemas.add_version(p.id, "s", {"classes": [{"name": "car"}]})
-    v2 = workspace.schemas.add_version(p.id, "s", {"classes": [{"name": "car"}, {"name": "bus"}]})
+    car = {"name": "car", "colour": "#ff0000"}
+    bus = {"name": "bus", "colour": "#00ff00"}
+    v1 = workspace.schemas.add_version(p.id, parse_schema({"name": "s", "version": 1, "classes": [car]}))
+    same = workspace.schemas.add_version(p.id, parse_schema({"name": "s", "version": 1, "classes": [car]}))
+    v2 = workspace.schemas.add_version(p.id, parse_schema({"name": "s", "version": 1, "classes": [car, bus]}))
     assert (v1.version, same.version, v2.version) == (1, 1, 2)
     assert workspace.schemas.current(p.id) == v2
-    assert workspace.schemas.get(p.id, 1).body == {"classes": [{"name": "car"}]}
+    assert parse_schema(workspace.schemas.get(p.id, 1).body).class_names == ["car"]
     assert workspace.schemas.count(p.id) == 2
 
 

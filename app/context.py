@@ -1,0 +1,35 @@
+"""AppContext: the settings and the workspace a command or window works on. No globals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.settings import LoadedSettings, load_settings
+from app.store.workspace import Workspace
+
+
+@dataclass
+class AppContext:
+    settings: LoadedSettings
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, *, workspace: Path | None = None, overrides: dict[str, Any] | None = None) -> AppContext:
+        return cls(settings=load_settings(workspace=workspace, overrides=overrides, env=os.environ))
+
+    @property
+    def workspace(self) -> Workspace:
+        """Opened (and migrated) on first use, so `alaya --help` never touches the disk."""
+        if self._workspace is None:
+            s = self.settings.settings
+            self._workspace = Workspace.open(Path(s.workspace.path), busy_timeout_ms=s.store.busy_timeout_ms,
+                                             backup_before_migration=s.store.backup_before_migration)
+        return self._workspace
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
