@@ -15,7 +15,7 @@ import click
 import typer
 
 from app.context import AppContext
-from app.core.errors import AlayaError, ValidationError
+from app.core.errors import AlayaError, LockedSettingError, ValidationError
 
 cli = typer.Typer(name="alaya", help="Alaya Workstation: label images, video and audio for the Alaya network.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -160,8 +160,8 @@ def import_(
     if copy_mode not in (None, "copy", "reference"):
         raise ValidationError("must be copy or reference", where="--copy-mode")
     options = ImportOptions(
-        copy_mode=copy_mode or p.options.get("copy_mode", s.intake.copy_mode),
-        strip_private_metadata=p.options.get("strip_private_metadata", s.intake.strip_private_metadata),
+        copy_mode=_effective(app_ctx, "intake.copy_mode", copy_mode, p.options, "--copy-mode"),
+        strip_private_metadata=_effective(app_ctx, "intake.strip_private_metadata", None, p.options, ""),
         near_duplicate_threshold=s.intake.near_duplicate_threshold,
         workers=workers or s.intake.workers, max_image_pixels=s.intake.max_image_pixels)
     with _progress_bar(enabled=not as_json) as progress:
@@ -171,6 +171,18 @@ def import_(
     _print_import_summary(report)
     if report.found and not report.imported and report.rejected:
         raise typer.Exit(1)
+
+
+def _effective(app_ctx: AppContext, key: str, flag: Any, project_options: dict[str, Any], flag_name: str) -> Any:
+    """Policy lock > command-line flag > project option > settings."""
+    loaded = app_ctx.settings
+    if loaded.is_locked(key):
+        if flag is not None and flag != loaded.get(key):
+            raise LockedSettingError(f"{flag_name} cannot be used: {loaded.lock_reason(key)}")
+        return loaded.get(key)
+    if flag is not None:
+        return flag
+    return project_options.get(key.split(".", 1)[1], loaded.get(key))
 
 
 def _print_import_summary(report: Any) -> None:
