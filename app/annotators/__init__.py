@@ -1,0 +1,1 @@
+"""The Qt-free annotation domain: shapes, masks, geometry, documents, tracks, segments."""

@@ -1,0 +1,1 @@
+"""Audio annotation: time segments with labels, speakers and transcripts."""

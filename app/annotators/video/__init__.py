@@ -1,0 +1,1 @@
+"""Video annotation: tracks of keyframes and the interpolation between them."""
