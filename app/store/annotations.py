@@ -7,17 +7,18 @@ either the old head or the new one, never a mix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.annotators.annotation import Annotation
 from app.core.errors import ConflictError, NotFoundError
 from app.store._rows import utcnow
 from app.store.db import Database
-from app.store.tables import AnnotationRow, AssetRow, OutboxRow
+from app.store.tables import AnnotationRow, OutboxRow
 
 
 def idempotency_key(annotation_id: str, version: int) -> str:
@@ -25,40 +26,53 @@ def idempotency_key(annotation_id: str, version: int) -> str:
     return f"ann-{annotation_id}-v{version}"
 
 
-def _head(s: Session, annotation_id: str) -> AnnotationRow | None:
-    return s.scalar(select(AnnotationRow).where(AnnotationRow.annotation_id == annotation_id,
-                                                AnnotationRow.is_head.is_(True)))
+_ANN = AnnotationRow.__table__
+_OUT = OutboxRow.__table__
+_HEAD = select(_ANN.c.version, _ANN.c.asset_id, _ANN.c.task_id, _ANN.c.deleted).where(
+    _ANN.c.annotation_id == bindparam("aid"), _ANN.c.is_head.is_(True))
 
 
-def _append(s: Session, ann: Annotation, *, task_id: int | None, deleted: bool,
+def _append(conn: Connection, ann: Annotation, *, task_id: int | None, deleted: bool,
             expected_version: int | None) -> Annotation:
-    head = _head(s, ann.id)
+    """Core statements, not the ORM: a save is on the edit path and must stay in budget."""
+    head = conn.execute(_HEAD, {"aid": ann.id}).first()
     if head is not None:
         if head.asset_id != ann.asset_id:
             raise ConflictError(f"annotation {ann.id} belongs to asset {head.asset_id}, not {ann.asset_id}")
         if expected_version is not None and head.version != expected_version:
             raise ConflictError(f"annotation {ann.id} changed meanwhile (version {head.version}, "
                                 f"edited {expected_version})")
-        head.is_head = False
+        conn.execute(update(_ANN).where(_ANN.c.annotation_id == ann.id, _ANN.c.is_head.is_(True))
+                     .values(is_head=False))
     elif deleted:
         raise NotFoundError(f"no annotation {ann.id}")
     now = utcnow()
     version = head.version + 1 if head else 1
     saved = ann.replace(version=version, updated_at=now)
     payload: dict[str, Any] = saved.to_dict()
-    s.add(AnnotationRow(
-        annotation_id=ann.id, version=version, asset_id=ann.asset_id,
-        task_id=task_id if task_id is not None else (head.task_id if head else None),
-        label=ann.label, kind=ann.shape.kind, author=ann.author, source=ann.source,
-        confidence=ann.confidence, deleted=deleted, is_head=True,
-        created_at=ann.created_at, updated_at=now, payload=payload,
-    ))
-    s.add(OutboxRow(
-        entity="annotation", entity_id=ann.id, entity_version=version, asset_id=ann.asset_id,
-        op="delete" if deleted else "upsert", idempotency_key=idempotency_key(ann.id, version),
-        payload=payload, created_at=now, attempts=0,
-    ))
+    conn.execute(insert(_ANN), {
+        "annotation_id": ann.id, "version": version, "asset_id": ann.asset_id,
+        "task_id": task_id if task_id is not None else (head.task_id if head else None),
+        "label": ann.label, "kind": ann.shape.kind, "author": ann.author, "source": ann.source,
+        "confidence": ann.confidence, "deleted": deleted, "is_head": True,
+        "created_at": ann.created_at, "updated_at": now, "payload": payload,
+    })
+    conn.execute(insert(_OUT), {
+        "entity": "annotation", "entity_id": ann.id, "entity_version": version, "asset_id": ann.asset_id,
+        "op": "delete" if deleted else "upsert", "idempotency_key": idempotency_key(ann.id, version),
+        "payload": payload, "created_at": now, "attempts": 0,
+    })
     return saved
+
+
+@contextmanager
+def _missing_asset_is_not_found(asset_ids: set[int]) -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        if "FOREIGN KEY" in str(exc.orig):
+            raise NotFoundError(f"no asset {', '.join(map(str, sorted(asset_ids)))}") from exc
+        raise
 
 
 class AnnotationRepository:
@@ -68,28 +82,23 @@ class AnnotationRepository:
     def save(self, ann: Annotation, *, task_id: int | None = None,
              expected_version: int | None = None) -> Annotation:
         """Append a new version and its outbox row atomically; returns what was stored."""
-        with self.db.write() as s:
-            if s.get(AssetRow, ann.asset_id) is None:
-                raise NotFoundError(f"no asset {ann.asset_id}")
-            saved = _append(s, ann, task_id=task_id, deleted=False, expected_version=expected_version)
-            s.flush()  # surface constraint errors inside the transaction
-            return saved
+        with _missing_asset_is_not_found({ann.asset_id}), self.db.write_connection() as conn:
+            return _append(conn, ann, task_id=task_id, deleted=False, expected_version=expected_version)
 
     def save_many(self, anns: Sequence[Annotation], *, task_id: int | None = None) -> list[Annotation]:
         """Several saves in one transaction (pre-label proposals, imports): all or nothing."""
-        with self.db.write() as s:
-            out = [_append(s, a, task_id=task_id, deleted=False, expected_version=None) for a in anns]
-            s.flush()
-            return out
+        with _missing_asset_is_not_found({a.asset_id for a in anns}), self.db.write_connection() as conn:
+            return [_append(conn, a, task_id=task_id, deleted=False, expected_version=None) for a in anns]
 
     def delete(self, annotation_id: str) -> Annotation:
         """A tombstone version, so the deletion syncs like any other edit."""
-        with self.db.write() as s:
-            head = _head(s, annotation_id)
-            if head is None or head.deleted:
+        with self.db.write_connection() as conn:
+            row = conn.execute(select(_ANN.c.payload, _ANN.c.version, _ANN.c.deleted).where(
+                _ANN.c.annotation_id == annotation_id, _ANN.c.is_head.is_(True))).first()
+            if row is None or row.deleted:
                 raise NotFoundError(f"no annotation {annotation_id}")
-            current = _from_row(head)
-            return _append(s, current, task_id=None, deleted=True, expected_version=None)
+            current = _from_row(row)
+            return _append(conn, current, task_id=None, deleted=True, expected_version=None)
 
     def for_asset(self, asset_id: int) -> list[Annotation]:
         with self.db.read() as s:
@@ -100,7 +109,8 @@ class AnnotationRepository:
 
     def get(self, annotation_id: str) -> Annotation:
         with self.db.read() as s:
-            head = _head(s, annotation_id)
+            head = s.scalar(select(AnnotationRow).where(AnnotationRow.annotation_id == annotation_id,
+                                                        AnnotationRow.is_head.is_(True)))
             if head is None or head.deleted:
                 raise NotFoundError(f"no annotation {annotation_id}")
             return _from_row(head)
@@ -120,5 +130,5 @@ class AnnotationRepository:
             return int(result.rowcount or 0)
 
 
-def _from_row(row: AnnotationRow) -> Annotation:
+def _from_row(row: Any) -> Annotation:
     return Annotation.from_dict(row.payload).replace(version=row.version)

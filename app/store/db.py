@@ -72,20 +72,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """The single writer: commits on success, rolls back on any exception."""
-        with self._write_lock, self._write_sessions() as session:
-            try:
-                with session.begin():
-                    yield session
-            except (sqlite3.OperationalError, SAOperationalError) as exc:  # disk full, read-only, locked
-                reason = getattr(exc, "orig", None) or exc
-                raise StorageError(f"cannot write to {self.path}: {reason}") from exc
+        """The single writer (ORM): commits on success, rolls back on any exception."""
+        with self._write_lock, self._storage_errors(), self._write_sessions() as session, session.begin():
+            yield session
 
     @contextmanager
-    def exclusive_connection(self) -> Iterator[Connection]:
-        """A Core connection inside the writer lock and an IMMEDIATE transaction (migrations)."""
-        with self._write_lock, self._writer_engine.begin() as conn:
+    def write_connection(self) -> Iterator[Connection]:
+        """The single writer (Core): for hot paths and migrations, where ORM bookkeeping costs."""
+        with self._write_lock, self._storage_errors(), self._writer_engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.OperationalError, SAOperationalError) as exc:  # disk full, read-only, locked
+            reason = getattr(exc, "orig", None) or exc
+            raise StorageError(f"cannot write to {self.path}: {reason}") from exc
 
     def integrity_check(self) -> list[str]:
         """`PRAGMA integrity_check` messages; ['ok'] for a sound file."""

@@ -75,7 +75,7 @@ def migrate(db: Database, *, backup_dir: Path | None, migrations_dir: Path = MIG
         )
     has_data = db.path.exists() and db.path.stat().st_size > 0 and current is not None
     taken = backup(db, backup_dir, tag=f"before-{head}") if (has_data and backup_dir) else None
-    with db.exclusive_connection() as conn:
+    with db.write_connection() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return taken

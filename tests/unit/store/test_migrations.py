@@ -83,7 +83,7 @@ def test_an_upgrade_backs_up_the_file_first(tmp_path: Path) -> None:
 
 def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "ws") as ws:
-        with ws.db.exclusive_connection() as conn:
+        with ws.db.write_connection() as conn:
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(StorageError, match="newer Alaya"):
         Workspace.open(tmp_path / "ws")
