@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
+import platformdirs
 import typer
 
 from app.context import AppContext
@@ -229,17 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     except AlayaError as exc:
         typer.echo(f"alaya: error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("alaya: interrupted", err=True)
         return 130
+    except typer.TyperException as exc:  # usage errors: typer prints usage and the problem
+        exc.show()
+        return exc.exit_code
     except Exception as exc:  # a bug: one line on screen, the traceback in a log file
-        log = Path.home() / ".alaya-crash.log"
+        log = Path(platformdirs.user_log_dir("alaya", appauthor=False)) / "crash.log"
         try:
+            log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(traceback.format_exc())
             where = f" (details in {log})"
         except OSError:
