@@ -17,7 +17,7 @@ from typing import Any
 
 from app.core.errors import MediaError, StorageError
 from app.media.discover import discover_files
-from app.media.hashing import hamming, sha256_bytes
+from app.media.hashing import hamming, near_duplicate_groups, sha256_bytes
 from app.media.metadata import scrub_bytes
 from app.media.probe import MediaInfo, Rejection
 from app.media.scan import scan_files
@@ -39,6 +39,10 @@ class ImportOptions:
     near_duplicate_threshold: int = 6
     workers: int | None = None
     max_image_pixels: int | None = None
+    # JPEGs are validated with libjpeg's DCT-domain 1/2 scaling: every byte is still
+    # entropy-decoded (where truncation and corruption show), only the full-size inverse DCT
+    # and colour conversion are skipped. 2.5x faster; dimensions come from the header.
+    jpeg_scale: int = 2
 
 
 @dataclass
@@ -57,37 +61,19 @@ class ImportReport:
 
 def import_paths(ws: Workspace, project: Project, roots: Sequence[Path], options: ImportOptions,
                  progress: Progress | None = None) -> ImportReport:
+    """Validate, deduplicate and store; batches are stored while later files are still validated."""
     report = ImportReport(project=project.name)
     files = list(discover_files(roots, on_error=lambda p, e: report.unreadable_folders.append(
         {"path": str(p), "reason": e.strerror or str(e)})))
     report.found = len(files)
-    scan_opts: dict[str, Any] = {"workers": options.workers, "progress": _stage(progress, "validating")}
+    existing_phashes = ws.assets.phashes(project.id)  # before this import adds any
+    scan_opts: dict[str, Any] = {"workers": options.workers, "progress": _stage(progress, "validating"),
+                                 "jpeg_scale": options.jpeg_scale}
     if options.max_image_pixels:
         scan_opts["max_pixels"] = options.max_image_pixels
-    accepted = _dedupe(ws, project, files, scan_opts, report)
-    _report_near_duplicates(ws, project, accepted, options.near_duplicate_threshold, report)
-    stage = _stage(progress, "storing")
-    for start in range(0, len(accepted), BATCH):
-        batch = accepted[start:start + BATCH]
-        new_assets = [_store_media(ws, info, options) for info in batch]
-        _sync_files(options)
-        for asset in ws.assets.add_many(project.id, new_assets):
-            report.imported.append({"path": asset.extra.get("source_path", asset.path), "asset_id": asset.id,
-                                    "sha256": asset.sha256, "modality": asset.modality})
-        if stage:
-            stage(min(start + BATCH, len(accepted)), len(accepted))
-    return report
-
-
-def _stage(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:
-    return None if progress is None else (lambda done, total: progress(name, done, total))
-
-
-def _dedupe(ws: Workspace, project: Project, files: list[Path], scan_opts: dict[str, Any],
-            report: ImportReport) -> list[MediaInfo]:
-    """Validated files that are new to the project; rejections and exact duplicates reported."""
-    accepted: list[MediaInfo] = []
     first_seen: dict[str, Path] = {}
+    accepted: list[MediaInfo] = []
+    batch: list[MediaInfo] = []
     for _, result in scan_files(files, **scan_opts):
         if isinstance(result, Rejection):
             report.rejected.append({"path": str(result.path), "reason": result.reason})
@@ -95,29 +81,47 @@ def _dedupe(ws: Workspace, project: Project, files: list[Path], scan_opts: dict[
             report.duplicates.append({"path": str(result.path), "duplicate_of": str(first_seen[result.sha256])})
         else:
             first_seen[result.sha256] = result.path
-            accepted.append(result)
-    known = ws.assets.by_sha256(project.id, first_seen)
+            batch.append(result)
+            if len(batch) >= BATCH:
+                accepted += _store_batch(ws, project, batch, options, report)
+                batch = []
+    accepted += _store_batch(ws, project, batch, options, report)
+    _report_near_duplicates(existing_phashes, accepted, options.near_duplicate_threshold, report)
+    return report
+
+
+def _stage(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:
+    return None if progress is None else (lambda done, total: progress(name, done, total))
+
+
+def _store_batch(ws: Workspace, project: Project, batch: list[MediaInfo], options: ImportOptions,
+                 report: ImportReport) -> list[MediaInfo]:
+    """Copies first, made durable, then the rows in one transaction; returns what was new."""
+    if not batch:
+        return []
+    known = ws.assets.by_sha256(project.id, [i.sha256 for i in batch])
     fresh = []
-    for info in accepted:
+    for info in batch:
         if info.sha256 in known:
             report.duplicates.append({"path": str(info.path), "duplicate_of": f"asset {known[info.sha256].id}"})
         else:
             fresh.append(info)
+    new_assets = [_store_media(ws, info, options) for info in fresh]
+    _sync_files(options)
+    for asset in ws.assets.add_many(project.id, new_assets):
+        report.imported.append({"path": asset.extra.get("source_path", asset.path), "asset_id": asset.id,
+                                "sha256": asset.sha256, "modality": asset.modality})
     return fresh
 
 
-def _report_near_duplicates(ws: Workspace, project: Project, accepted: list[MediaInfo], threshold: int,
+def _report_near_duplicates(existing: dict[int, str], accepted: list[MediaInfo], threshold: int,
                             report: ImportReport) -> None:
     """Pairs within `threshold` bits, among the new files and against the project's assets."""
-    from app.media.hashing import near_duplicate_groups
-
-    existing = ws.assets.phashes(project.id)
     labels = [f"asset {asset_id}" for asset_id in existing] + [str(i.path) for i in accepted]
     hashes = list(existing.values()) + [i.phash for i in accepted]
     n_existing = len(existing)
     for group in near_duplicate_groups(hashes, threshold):
-        new = [k for k in group if k >= n_existing]
-        if not new:
+        if all(k < n_existing for k in group):
             continue  # only old assets: reported when they were imported
         anchor = group[0]
         for k in group[1:]:
