@@ -136,3 +136,12 @@ def test_schema_commands(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "colour" in proc.stderr and "Traceback" not in proc.stderr
     shown = json.loads(alaya("-w", ws, "schema", "show", "--project", "streets").stdout)
     assert shown["version"] == 1  # the bad file harmed nothing
+
+
+def test_alaya_home_chooses_the_workspace_and_the_flag_beats_it(media, tmp_path: Path) -> None:
+    env = {"ALAYA_HOME": str(tmp_path / "home-ws")}
+    assert alaya("import", str(media["png"]), "-p", "p", env=env).returncode == 0
+    assert (tmp_path / "home-ws" / "alaya.sqlite3").exists()
+    assert alaya("-w", str(tmp_path / "flag-ws"), "projects", "create", "q", env=env).returncode == 0
+    with Workspace.open(tmp_path / "flag-ws") as ws:
+        assert [p.name for p in ws.projects.list()] == ["q"]
