@@ -7,7 +7,7 @@ pixel spans at the current zoom, so hit tolerances stay constant on screen.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -109,8 +109,3 @@ class Tool:
     def busy(self) -> bool:
         """True while a gesture is in progress (the host must not switch assets under it)."""
         return False
-
-
-def iter_points(values: Sequence[float]) -> Iterator[tuple[float, float]]:
-    it = iter(values)
-    return zip(it, it)
