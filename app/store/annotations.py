@@ -90,6 +90,22 @@ class AnnotationRepository:
         with _missing_asset_is_not_found({a.asset_id for a in anns}), self.db.write_connection() as conn:
             return [_append(conn, a, task_id=task_id, deleted=False, expected_version=None) for a in anns]
 
+    def apply(self, saves: Sequence[Annotation], deletes: Sequence[str], *, task_id: int | None = None) -> None:
+        """An editor's change set in one transaction: new versions and tombstones together.
+
+        Deleting an annotation the store never saw (or already deleted) is a no-op: the
+        editor's intent, "it is gone", already holds.
+        """
+        ids = {a.asset_id for a in saves}
+        with _missing_asset_is_not_found(ids), self.db.write_connection() as conn:
+            for ann in saves:
+                _append(conn, ann, task_id=task_id, deleted=False, expected_version=None)
+            for annotation_id in deletes:
+                row = conn.execute(select(_ANN.c.payload, _ANN.c.version, _ANN.c.deleted).where(
+                    _ANN.c.annotation_id == annotation_id, _ANN.c.is_head.is_(True))).first()
+                if row is not None and not row.deleted:
+                    _append(conn, _from_row(row), task_id=None, deleted=True, expected_version=None)
+
     def delete(self, annotation_id: str) -> Annotation:
         """A tombstone version, so the deletion syncs like any other edit."""
         with self.db.write_connection() as conn:
