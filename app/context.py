@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.settings import LoadedSettings, load_settings
+from app.core.tasks import TaskRunner
 from app.store.workspace import Workspace
 
 
@@ -15,6 +16,7 @@ from app.store.workspace import Workspace
 class AppContext:
     settings: LoadedSettings
     _workspace: Workspace | None = field(default=None, repr=False)
+    _runner: TaskRunner | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, *, workspace: Path | None = None, overrides: dict[str, Any] | None = None) -> AppContext:
@@ -29,7 +31,17 @@ class AppContext:
                                              backup_before_migration=s.store.backup_before_migration)
         return self._workspace
 
+    @property
+    def runner(self) -> TaskRunner:
+        """The executors (database writer, I/O, CPU); created on first use."""
+        if self._runner is None:
+            self._runner = TaskRunner()
+        return self._runner
+
     def close(self) -> None:
+        if self._runner is not None:
+            self._runner.shutdown()  # pending writes finish first
+            self._runner = None
         if self._workspace is not None:
             self._workspace.close()
             self._workspace = None
