@@ -92,9 +92,9 @@ def _click_select(view, session, steps: int) -> list[float]:
     from PySide6.QtTest import QTest
 
     from app.annotators.geometry import bounds
-    from app.annotators.tools.registry import create_tool
+    from app.annotators.tools import registry
 
-    view.set_tool(create_tool("select", session))
+    view.set_tool(registry.get("select").create(session))
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     candidates = [a for a in session.document.annotations()
                   if visible.contains(*((bounds(a.shape)[0] + bounds(a.shape)[2]) / 2,
