@@ -127,6 +127,23 @@ class PrelabelSettings(_Section):
     )
 
 
+def _shortcut_bindings(bindings: dict[str, str]) -> dict[str, str]:
+    # An empty key sequence is allowed: it removes the action's default shortcut.
+    for action_id in bindings:
+        if not action_id.strip():
+            raise ValueError("an action id must not be empty")
+        if action_id != action_id.strip() or any(c.isspace() for c in action_id):
+            raise ValueError(f"action id {action_id!r} must not contain spaces")
+    return {action_id: sequence.strip() for action_id, sequence in bindings.items()}
+
+
+class ShortcutSettings(_Section):
+    bindings: Annotated[dict[str, str], AfterValidator(_shortcut_bindings)] = Field(
+        default_factory=dict,
+        description="Keyboard shortcut overrides: action id -> key sequence ('' removes it)",
+    )
+
+
 class Settings(BaseModel):
     """Every setting, by section. Immutable: a change produces a new instance."""
 
@@ -140,6 +157,7 @@ class Settings(BaseModel):
     history: HistorySettings = Field(default_factory=HistorySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     prelabel: PrelabelSettings = Field(default_factory=PrelabelSettings)
+    shortcuts: ShortcutSettings = Field(default_factory=ShortcutSettings)
 
 
 # ---- dotted keys ("intake.copy_mode") ------------------------------------------------------

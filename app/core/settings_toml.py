@@ -2,8 +2,8 @@
 
 Reading uses the standard library's `tomllib`. Writing uses a small serializer instead of
 a dependency (`tomli_w` is not installed): settings files are one level of tables holding
-scalars and flat lists, which is all `dumps` supports, and it refuses anything else rather
-than writing a file it cannot read back.
+scalars and flat lists, plus sub-tables of scalars (`[shortcuts.bindings]`), which is all
+`dumps` supports, and it refuses anything else rather than writing a file it cannot read back.
 """
 
 from __future__ import annotations
@@ -50,19 +50,24 @@ def read_toml(path: Path, *, what: str, missing_ok: bool = False) -> dict[str, A
 
 
 def dumps(data: Mapping[str, Any], *, header: str = "") -> str:
-    """Serialize top-level scalars, then one `[table]` per nested mapping of scalars."""
+    """Serialize top-level scalars, then one `[table]` per nested mapping, each followed by
+    its `[table.sub]` sub-tables of scalars."""
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
     tables = {k: v for k, v in data.items() if isinstance(v, Mapping)}
     for key, value in data.items():
         if key not in tables:
             lines.append(f"{_key(key)} = {_value(value)}")
     for name, table in tables.items():
-        lines.append("")
-        lines.append(f"[{_key(name)}]")
-        for key, value in table.items():
-            if isinstance(value, Mapping):
-                raise TypeError(f"nested table {name}.{key} is not supported")
-            lines.append(f"{_key(key)} = {_value(value)}")
+        subs = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+        if len(subs) < len(table) or not subs:  # a table of only sub-tables needs no header
+            lines += ["", f"[{_key(name)}]"]
+            lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items() if k not in subs]
+        for sub, values in subs.items():
+            lines += ["", f"[{_key(name)}.{_key(sub)}]"]
+            for key, value in values.items():
+                if isinstance(value, Mapping):
+                    raise TypeError(f"nested table {name}.{sub}.{key} is not supported")
+                lines.append(f"{_key(key)} = {_value(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -526,3 +526,34 @@ def test_toml_writer_round_trips_awkward_values() -> None:
     assert tomllib.loads(dumps(data, header="a\nb")) == data
     with pytest.raises(TypeError):
         dumps({"s": {"none": None}})
+
+
+# ---- shortcuts: a section holding a mapping -------------------------------------------------
+
+
+def test_shortcut_overrides_validate_and_round_trip_as_a_sub_table(user_file: Path) -> None:
+    loaded = load(user_file)
+    assert loaded.get("shortcuts.bindings") == {}
+    bindings = {"file.open": "Ctrl+Shift+O", "edit.undo": "", "label 'odd\"": " F2 "}
+    assert "must not contain spaces" in raised(
+        ValidationError, lambda: loaded.update("shortcuts.bindings", bindings)
+    )
+    assert "must not be empty" in raised(
+        ValidationError, lambda: loaded.update("shortcuts.bindings", {"": "Ctrl+X"})
+    )
+    assert "must be a valid string" in raised(
+        ValidationError, lambda: loaded.update("shortcuts.bindings", {"a": 1})
+    )
+    bindings = {"file.open": "Ctrl+Shift+O", "edit.undo": "", 'label."odd"': " F2 "}
+    changed = loaded.update("shortcuts.bindings", bindings)
+    assert changed.get("shortcuts.bindings")['label."odd"'] == "F2"  # trimmed
+    save_user_settings(changed.update("general.theme", "dark"))
+    text = user_file.read_text(encoding="utf-8")
+    assert "[shortcuts.bindings]" in text and "[shortcuts]\n" not in text
+    assert tomllib.loads(text)["shortcuts"] == {"bindings": changed.get("shortcuts.bindings")}
+    again = load(user_file)
+    assert again.settings == changed.update("general.theme", "dark").settings
+    assert again.origin("shortcuts.bindings").source is Source.USER
+    assert tomllib.loads(dumps({"s": {"x": 1, "sub": {}}})) == {"s": {"x": 1, "sub": {}}}
+    with pytest.raises(TypeError):
+        dumps({"s": {"sub": {"deeper": {}}}})

@@ -1,0 +1,1 @@
+"""Dialogs: settings, shortcuts. Each takes plain values and returns plain values."""
