@@ -14,6 +14,8 @@ Targets. The brush paints into the one selected mask when its label is the curre
 and otherwise starts a new mask. The eraser erases from the one selected mask, or else from
 the topmost mask under the press. Hidden or locked targets are refused, with a message.
 A pixel is painted when its centre lies within `radius` image pixels of the stroke's path.
+Preview: `cursor_ring` follows the pointer; during a stroke `path` is its centre line, which
+the view draws `radius` wide until the release puts the real pixels in the document.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ class _MaskStrokeTool(Tool):
 
     def on_pointer(self, ev: PointerEvent) -> bool:
         self._pointer = ev.pos
-        if ev.kind == "press" and ev.button == "left":
+        # Qt delivers the second press of a quick double tap as a double_click.
+        if ev.kind in ("press", "double_click") and ev.button == "left":
             if self._stroke is None:
                 self._begin(ev.pos)
             return True
@@ -178,6 +181,10 @@ class _MaskStrokeTool(Tool):
                     create_annotation(self.ctx, buffer_mask(stroke.buffer), "Paint mask")
                 return
             assert stroke.original is not None
+            if stroke.target.id not in self.ctx.document or (
+                    self.ctx.document.get(stroke.target.id) is not stroke.target):
+                self.ctx.notify("The mask changed during the stroke: the stroke was dropped")
+                return
             before = stroke.original[y0:y1, x0:x1]
             if np.array_equal(before, after):
                 return  # painted over what was already there

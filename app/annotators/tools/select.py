@@ -3,7 +3,8 @@
 Pointer (tolerances are screen pixels times the event's pixel_size):
 - click: select the topmost visible annotation under the pointer, passing through locked ones
   to an unlocked one beneath (a locked one is selected when nothing else is there); a click
-  on empty space clears the selection. Shift or Ctrl+click adds or removes one annotation.
+  on empty space clears the selection. Shift or Ctrl+click adds or removes one annotation
+  (Shift on a selected shape's handle grabs the handle, so a rotation can snap from the start).
 - drag on empty space: rubber band; on release the visible annotations lying wholly inside
   it become the selection (added to it with Shift/Ctrl).
 - drag a selected annotation: move every selected one that is visible and unlocked. The
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,8 @@ class _Drag:
     clicked: str | None = None  # move: the annotation pressed on
     additive: bool = False  # band with Shift/Ctrl
     end: Point | None = None  # band
+    area: tuple[float, float, float, float] | None = None  # move: union of bounds, to clamp
+    whole_pixels: bool = False  # move: a mask is among the shapes
     started: bool = False  # travelled past MIN_DRAG_PX
     pushed: bool = False  # something reached the history
 
@@ -113,8 +117,9 @@ class SelectTool(Tool):
     def _press(self, ev: PointerEvent) -> None:
         self._drag = None
         toggle = ev.has("shift") or ev.has("ctrl")
-        handle = None if toggle else self.index.handle_at(self.ctx.selection, *ev.pos,
-                                                          ev.pixel_size)
+        # Shift may be held from the press to snap a rotation, so only Ctrl skips handles.
+        handle = None if ev.has("ctrl") else self.index.handle_at(self.ctx.selection, *ev.pos,
+                                                                  ev.pixel_size)
         if handle is not None:
             self._press_handle(handle, ev)
             return
@@ -216,25 +221,17 @@ class SelectTool(Tool):
 
     def _start_move(self, drag: _Drag) -> None:
         drag.originals = {a.id: a.shape for a in self._movable(self.ctx.selection)}
+        drag.area, drag.whole_pixels = _extent(drag.originals.values())
 
     def _move_to(self, drag: _Drag, pos: Point) -> None:
         if not drag.originals:
             return
-        dx, dy = self._clamped(drag.originals.values(), pos[0] - drag.start[0],
-                               pos[1] - drag.start[1])
+        dx, dy = pos[0] - drag.start[0], pos[1] - drag.start[1]
+        if drag.whole_pixels:
+            dx, dy = float(round(dx)), float(round(dy))
+        dx, dy = reshape.clamp_delta(drag.area, dx, dy, self.ctx.image_size)
         shapes = {i: s.translated(dx, dy) for i, s in drag.originals.items()}
         self._push_shapes(drag, shapes, "Move")
-
-    def _clamped(self, shapes: Any, dx: float, dy: float) -> tuple[float, float]:
-        boxes = [b for b in map(shape_bounds, shapes) if b is not None]
-        area = None if not boxes else (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                                       max(b[2] for b in boxes), max(b[3] for b in boxes))
-        if any(isinstance(s, Mask) for s in shapes):  # masks move by whole pixels only
-            dx, dy = float(round(dx)), float(round(dy))
-            if area is not None:  # keep the rounding inside the clamp
-                area = (math.floor(area[0]), math.floor(area[1]),
-                        math.ceil(area[2]), math.ceil(area[3]))
-        return reshape.clamp_delta(area, dx, dy, self.ctx.image_size)
 
     def _reshape_to(self, drag: _Drag, ev: PointerEvent) -> None:
         assert drag.handle is not None
@@ -290,7 +287,8 @@ class SelectTool(Tool):
         movable = self._movable(self.ctx.selection)
         if not movable:
             return bool(self.ctx.selection)
-        dx, dy = self._clamped([a.shape for a in movable], dx, dy)
+        area, _ = _extent(a.shape for a in movable)
+        dx, dy = reshape.clamp_delta(area, dx, dy, self.ctx.image_size)
         if (dx, dy) != (0, 0):
             # A fresh gesture per key press: each nudge is its own undo step.
             self._try(MoveAnnotations([a.id for a in movable], dx, dy, gesture=uuid.uuid4().hex,
@@ -352,3 +350,19 @@ class SelectTool(Tool):
         handles = tuple(h.pos for i in selected
                         for h in shape_handles(i, self.ctx.document.get(i).shape, self._pixel))
         return Preview(handles=handles) if handles else None
+
+
+def _extent(shapes: Iterable[Shape]) -> tuple[tuple[float, float, float, float] | None, bool]:
+    """(union of the shapes' bounds or None, whether a mask is among them). Masks move by
+    whole pixels only, so with one the area snaps out to pixel edges and clamping whole-pixel
+    moves against it gives whole pixels again."""
+    shapes = list(shapes)
+    boxes = [b for b in map(shape_bounds, shapes) if b is not None]
+    whole = any(isinstance(s, Mask) for s in shapes)
+    if not boxes:
+        return None, whole
+    area = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    if whole:
+        area = (math.floor(area[0]), math.floor(area[1]), math.ceil(area[2]), math.ceil(area[3]))
+    return area, whole
