@@ -1,5 +1,8 @@
 """One annotation on the canvas: a cached path, drawn with cosmetic pens (constant on screen).
 
+Edit handles are not drawn here: the select tool's preview draws exactly the handles its
+hit-testing uses (corners, edge midpoints, the rotation handle).
+
 `paint` runs for every visible item on every frame, from C++ into Python, so everything it
 needs (pens, colours, the outline at the current level of detail) is prepared when the
 annotation, the selection or the zoom changes, never per frame.
@@ -12,16 +15,12 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.annotators.annotation import Annotation
-from app.annotators.shapes import Box, Mask, Points, Polygon, Polyline, RotatedBox
+from app.annotators.shapes import Mask, Points, Polygon, Polyline
 from app.ui.canvas.shape_paths import mask_image, shape_path
 
-HANDLE_PX = 4.0  # half size of a vertex handle on screen
 POINT_PX = 4.5  # radius of a keypoint marker on screen
 _AA = QPainter.RenderHint.Antialiasing
 _NO_BRUSH = Qt.BrushStyle.NoBrush
-_HANDLE_PEN = QPen(QColor(20, 20, 20), 1.0)
-_HANDLE_PEN.setCosmetic(True)
-_HANDLE_BRUSH = QBrush(QColor(255, 255, 255))
 
 
 class ViewScale:
@@ -114,8 +113,6 @@ class AnnotationItem(QGraphicsItem):
             self._paint_points(painter, self._points, scale)
         elif not path.isEmpty():
             painter.drawPath(path)
-        if self._selected:
-            self._paint_handles(painter, scale)
 
     def _path_for(self, scale: float) -> QPainterPath | None:
         """Level of detail: about one vertex per 2 screen pixels of the outline's extent."""
@@ -140,13 +137,6 @@ class AnnotationItem(QGraphicsItem):
                 painter.setBrush(QBrush(self._colour) if vis == 2 else _NO_BRUSH)
                 painter.drawEllipse(QPointF(x, y), r, r)
 
-    def _paint_handles(self, painter: QPainter, scale: float) -> None:
-        h = HANDLE_PX / scale
-        painter.setPen(_HANDLE_PEN)
-        painter.setBrush(_HANDLE_BRUSH)
-        for x, y in handle_points(self.annotation):
-            painter.drawRect(QRectF(x - h, y - h, 2 * h, 2 * h))
-
 
 def decimated(shape: object, step: int) -> object:
     """Every `step`-th vertex of each ring (display only; never stored)."""
@@ -163,17 +153,3 @@ def decimated(shape: object, step: int) -> object:
 def _every(ring: tuple, step: int) -> tuple:
     kept = ring[::step]
     return kept if len(kept) >= 3 else ring[:: max(1, len(ring) // 3)][:3]
-
-
-def handle_points(annotation: Annotation) -> list[tuple[float, float]]:
-    """Where the edit handles of a selected annotation are drawn."""
-    shape = annotation.shape
-    if isinstance(shape, Box):
-        return [(shape.x1, shape.y1), (shape.x2, shape.y1), (shape.x2, shape.y2), (shape.x1, shape.y2)]
-    if isinstance(shape, RotatedBox):
-        return list(shape.corners())
-    if isinstance(shape, Polygon):
-        return [p for part in shape.parts for ring in (part.exterior, *part.holes) for p in ring]
-    if isinstance(shape, (Polyline, Points)):
-        return list(shape.points)
-    return []
