@@ -12,6 +12,7 @@ from bench.harness import print_table, save
 BENCHMARKS = {
     "import": "bench.bench_import",
     "annotation_save": "bench.bench_annotation_save",
+    "canvas_annotations": "bench.bench_canvas_annotations",
 }
 
 
