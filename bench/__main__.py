@@ -13,6 +13,7 @@ BENCHMARKS = {
     "import": "bench.bench_import",
     "annotation_save": "bench.bench_annotation_save",
     "canvas_annotations": "bench.bench_canvas_annotations",
+    "canvas_image": "bench.bench_canvas_image",
 }
 
 

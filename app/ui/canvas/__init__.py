@@ -1,0 +1,1 @@
+"""The image canvas: view, scene items and the tool host."""
