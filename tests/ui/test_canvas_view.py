@@ -114,3 +114,25 @@ def test_cursor_position_is_reported_in_image_pixels(canvas, qtbot) -> None:
     view.cursor_moved.connect(lambda x, y: seen.append((x, y)))
     QTest.mouseMove(view.viewport(), at(view, 123.0, 45.0))
     assert seen and abs(seen[-1][0] - 123.0) < 1.0 and abs(seen[-1][1] - 45.0) < 1.0
+
+
+def test_open_image_fits_and_reports_pixels(qtbot, tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    img = np.zeros((300, 400, 3), np.uint8)
+    img[100:200, 150:250] = (0, 0, 255)  # a red block (BGR)
+    path = tmp_path / "red.png"
+    cv2.imwrite(str(path), img)
+    ws, session = make_session(tmp_path / "ws", 400, 300)
+    view = make_view(qtbot, session)
+    item = view.open_image(str(path))
+    qtbot.waitUntil(lambda: not item.boundingRect().isEmpty(), timeout=5000)
+    assert view.scene().sceneRect().width() == 400
+    assert view.zoom == pytest.approx(min(800 / 400, 600 / 300), rel=0.1)  # fitted
+    qtbot.waitUntil(lambda: view.image_pixel(200, 150) is not None, timeout=5000)
+    assert tuple(view.image_pixel(200, 150)) == (255, 0, 0)  # R, G, B
+    view.set_pixel_grid(True)
+    assert item.show_pixel_grid
+    view.set_image_item(None)
+    ws.close()

@@ -16,6 +16,7 @@ from app.annotators.tools.base import Preview, Tool
 from app.editing.session import AssetSession
 from app.ui.canvas.annotation_layer import AnnotationLayer, label_colour
 from app.ui.canvas.events import key_event, pointer_event
+from app.ui.canvas.image_item import ImageItem
 from app.ui.canvas.shape_paths import shape_path
 
 MIN_ZOOM, MAX_ZOOM, WHEEL_STEP = 0.005, 64.0, 1.2
@@ -43,6 +44,7 @@ class CanvasView(QGraphicsView):
         self.tool: Tool | None = None
         self.image_item: QGraphicsItem | None = None
         self.show_crosshair = False
+        self._pixel_grid = False
         self._space_down = False
         self._pan_from: QPointF | None = None
         self._cursor_scene: QPointF | None = None
@@ -59,14 +61,40 @@ class CanvasView(QGraphicsView):
             self.scene().setSceneRect(QRectF(0, 0, w, h))
         self.viewport().update()
 
+    def open_image(self, path: str) -> ImageItem:
+        """Show the image at `path`: a quick preview first, sharper tiles as they are built."""
+        size = self.viewport().size()
+        item = ImageItem.open(path, fit_within=(max(1, size.width()), max(1, size.height())))
+        self.set_image_item(item)
+        return item
+
     def set_image_item(self, item: QGraphicsItem | None) -> None:
-        if self.image_item is not None:
-            self.scene().removeItem(self.image_item)
+        old = self.image_item
+        if old is not None:
+            self.scene().removeItem(old)
+            if isinstance(old, ImageItem):
+                old.close()
         self.image_item = item
-        if item is not None:
-            item.setZValue(-1e9)
-            self.scene().addItem(item)
-            self.scene().setSceneRect(item.boundingRect())
+        if item is None:
+            return
+        item.setZValue(-1e9)
+        if hasattr(item, "show_pixel_grid"):
+            item.show_pixel_grid = self._pixel_grid
+        self.scene().addItem(item)
+        if isinstance(item, ImageItem):
+            item.loaded.connect(self._image_loaded)
+        if not item.boundingRect().isEmpty():
+            self._image_loaded()
+
+    def _image_loaded(self) -> None:
+        if self.image_item is not None and not self.image_item.boundingRect().isEmpty():
+            self.scene().setSceneRect(self.image_item.boundingRect())
+            self.fit()
+
+    def set_pixel_grid(self, on: bool) -> None:
+        self._pixel_grid = on
+        if self.image_item is not None and hasattr(self.image_item, "show_pixel_grid"):
+            self.image_item.show_pixel_grid = on
 
     def set_tool(self, tool: Tool | None) -> None:
         if self.tool is not None:
