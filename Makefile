@@ -1,10 +1,10 @@
-# The two commands: `make run` (workstation; arrives with the shell issue) and `make test`.
+# The two commands: `make run` (the workstation) and `make test`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test bench lint clean
+.PHONY: run test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	@# the non-headless OpenCV wheel ships Qt 5 and aborts offscreen; refuse it
 	@! $(PY) -m pip show -q opencv-python 2>/dev/null || (echo "opencv-python (non-headless) is installed; remove it" && exit 1)
 	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/alaya gui $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports

@@ -50,6 +50,27 @@ def root(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
+@cli.command("gui")
+def gui(
+    ctx: typer.Context,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder "
+                         "(overrides the one given before the command).")] = None,
+) -> None:
+    """Start the workstation window."""
+    # Qt loads only here, so `alaya --help` and every other command stay Qt-free
+    # (the one import the Qt contract in pyproject.toml allows).
+    from app.ui.app import run
+
+    if workspace is not None:
+        app_ctx = AppContext.load(workspace=workspace)
+        ctx.call_on_close(app_ctx.close)
+    else:
+        app_ctx = _ctx(ctx)
+    code = run(app_ctx, sys.argv[:1])
+    if code:
+        raise typer.Exit(code)
+
+
 @projects_cli.callback(invoke_without_command=True)
 def projects_list(ctx: typer.Context,
                   as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
