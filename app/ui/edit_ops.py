@@ -1,49 +1,36 @@
-"""Edit menu commands on the open session: copy, paste, delete, select all (no Qt needed).
+"""Edit menu commands on the open session: copy, cut, paste, delete, select all (no Qt needed).
 
-The clipboard holds annotation snapshots inside the application; pasting makes new
-annotations (fresh ids, this asset, this author) in one undo step, offset a little when
-pasted onto the asset they came from so the copy is visible.
+Copy and paste go through the Qt-free `Clipboard` (new ids, this asset, clipped to the image,
+offset when a copy would land on its original); every change is one undo step.
 """
 
 from __future__ import annotations
 
-from app.annotators.annotation import Annotation
-from app.annotators.commands import AddAnnotation, RemoveAnnotations
+from app.annotators.clipboard import Clipboard
+from app.annotators.commands import RemoveAnnotations
 from app.editing.session import AssetSession
-
-PASTE_OFFSET = 10.0
 
 
 class EditOps:
     def __init__(self) -> None:
-        self.clipboard: list[Annotation] = []
+        self.clipboard = Clipboard()
 
     def copy(self, session: AssetSession) -> int:
-        self.clipboard = [session.document.get(i) for i in sorted(session.selection)]
-        return len(self.clipboard)
+        return self.clipboard.copy(session)
+
+    def cut(self, session: AssetSession) -> int:
+        return self.clipboard.cut(session)
 
     def paste(self, session: AssetSession) -> list[str]:
-        if not self.clipboard:
-            return []
-        same_asset = self.clipboard[0].asset_id == session.asset_id
-        pasted = [self._fresh(a, session, same_asset) for a in self.clipboard]
-        session.push(AddAnnotation(*pasted, description=f"Paste {len(pasted)}"))
-        session.set_selection([a.id for a in pasted])
-        return [a.id for a in pasted]
+        return self.clipboard.paste(session)
 
     def delete(self, session: AssetSession) -> int:
-        ids = sorted(session.selection)
+        ids = sorted(i for i in session.selection if not session.document.get(i).locked)
+        if len(ids) < len(session.selection):
+            session.notify("locked annotations are kept")
         if ids:
             session.push(RemoveAnnotations(ids))
         return len(ids)
 
     def select_all(self, session: AssetSession) -> None:
         session.set_selection(session.document.ids())
-
-    @staticmethod
-    def _fresh(a: Annotation, session: AssetSession, offset: bool) -> Annotation:
-        shape = a.shape
-        if offset and hasattr(shape, "translated"):
-            shape = shape.translated(PASTE_OFFSET, PASTE_OFFSET)
-        return Annotation.new(asset_id=session.asset_id, label=a.label, shape=shape, author=session.author,
-                              attributes=dict(a.attributes), z_order=a.z_order, frame=a.frame)

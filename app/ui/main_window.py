@@ -5,15 +5,13 @@ empty workspace). Right: label palette, attributes, annotation list, history. Me
 toolbar come from the action table in `actions.py`; each handler here is a line or two that
 hands the work to a panel, the `AssetOpener`, or a worker thread through the `Bridge`.
 
-The canvas is `app.ui.canvas.view.CanvasView` when it can be imported (a placeholder
-otherwise); `ViewCommands` applies the View and Tools commands to it.
+The canvas is `app.ui.canvas.view.CanvasView`; `ViewCommands` applies the View and Tools
+commands to it and opens each asset's image.
 """
 
 from __future__ import annotations
 
 import getpass
-import importlib
-import inspect
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +23,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QStackedWidget,
     QVBoxLayout,
@@ -40,8 +37,15 @@ from app.editing.session import NOTIFIED, SAVE_STATE_CHANGED, SELECTION_CHANGED,
 from app.sample import ensure_sample_project
 from app.ui.actions import ActionSet, Shortcut, all_specs
 from app.ui.asset_opener import AssetOpener
+from app.ui.canvas.view import CanvasView
+from app.ui.dialogs.settings_dialog import SettingsDialog
+from app.ui.dialogs.shortcut_editor import ShortcutEditor
 from app.ui.edit_ops import EditOps
 from app.ui.operations import import_folder
+from app.ui.panels.annotation_list import AnnotationList
+from app.ui.panels.attributes import AttributeEditor
+from app.ui.panels.history_panel import HistoryPanel
+from app.ui.panels.label_palette import LabelPalette
 from app.ui.panels.project_switcher import ProjectSwitcher
 from app.ui.panels.task_list import TaskListPanel
 from app.ui.status import StatusBar
@@ -57,41 +61,9 @@ RIGHT_PANELS = (("label_palette", "Labels"), ("attributes", "Attributes"),
                 ("annotation_list", "Annotations"), ("history_panel", "History"))
 
 
-class PlaceholderCanvas(QLabel):
-    """Stands in for `app.ui.canvas.view.CanvasView` until it exists."""
-
-    def __init__(self) -> None:
-        super().__init__("Select a task to open its asset")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.session: AssetSession | None = None
-
-    def set_session(self, session: AssetSession | None) -> None:
-        self.session = session
-        self.setText(session.asset.original_name if session else "Select a task to open its asset")
-
-
-def _make_canvas() -> QWidget:
-    try:
-        from app.ui.canvas.view import CanvasView  # type: ignore[import-not-found]
-    except ImportError:
-        return PlaceholderCanvas()
-    return CanvasView()
-
-
-def _make_panel(module: str) -> QWidget | None:
-    """The panel class of `app.ui.panels.<module>` (a QWidget with `set_session`), if written yet."""
-    try:
-        mod = importlib.import_module(f"app.ui.panels.{module}")
-    except ImportError:
-        return None
-    for _, cls in inspect.getmembers(mod, inspect.isclass):
-        if cls.__module__ == mod.__name__ and issubclass(cls, QWidget) and hasattr(cls, "set_session"):
-            try:
-                return cls()
-            except Exception:
-                log.exception("cannot create the %s panel", module)
-                return None
-    return None
+def _make_panels() -> dict[str, QWidget]:
+    return {"label_palette": LabelPalette(), "attributes": AttributeEditor(),
+            "annotation_list": AnnotationList(), "history_panel": HistoryPanel()}
 
 
 def _author() -> str:
@@ -115,7 +87,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self.view = ViewCommands(self.canvas, self.status)
+        self.view = ViewCommands(self.canvas, self.status, ctx.workspace.root)
         if shortcuts is None:
             shortcuts = _bindings(ctx)
         self.action_set = ActionSet(self, all_specs(), self._handlers(), shortcuts)
@@ -129,7 +101,7 @@ class MainWindow(QMainWindow):
     # -- building -----------------------------------------------------------------------
 
     def _build_central(self) -> None:
-        self.canvas = _make_canvas()
+        self.canvas = CanvasView()
         self.welcome = WelcomePage()
         self.central = QStackedWidget()
         self.central.addWidget(self.canvas)
@@ -145,12 +117,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.task_list, 1)
         left.setMinimumWidth(340)
         self._dock("dock.tasks", "Tasks", left, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.panels: dict[str, QWidget] = {}
-        for module, title in RIGHT_PANELS:
-            panel = _make_panel(module)
-            if panel is not None:
-                self.panels[module] = panel
-                self._dock(f"dock.{module}", title, panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.panels = _make_panels()
+        for name, title in RIGHT_PANELS:
+            self._dock(f"dock.{name}", title, self.panels[name], Qt.DockWidgetArea.RightDockWidgetArea)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=name)
@@ -178,11 +147,8 @@ class MainWindow(QMainWindow):
             "task.submit": self.submit_task, "task.skip": self.skip_task,
             "tool.*": lambda tool_id, _checked=True: self.view.set_tool(tool_id),
             "tools.cycle": self.cycle_tool,
+            "file.settings": self.open_settings, "file.shortcuts": self.edit_shortcuts,
         }
-        if _dialog("settings_dialog", "SettingsDialog") is not None:
-            handlers["file.settings"] = self.open_settings
-        if _dialog("shortcut_editor", "ShortcutEditor") is not None:
-            handlers["file.shortcuts"] = self.edit_shortcuts
         return handlers
 
     def _wire(self) -> None:
@@ -306,12 +272,12 @@ class MainWindow(QMainWindow):
                             lambda exc: self.status.showMessage(f"cannot save settings: {describe(exc)}", 8000))
 
     def open_settings(self) -> None:
-        updated = _dialog("settings_dialog", "SettingsDialog").edit(self.ctx.settings, self)
+        updated = SettingsDialog.edit(self.ctx.settings, self)
         if updated is not None:
             self._apply_settings(updated, save=False)  # the dialog saved the file
 
     def edit_shortcuts(self) -> None:
-        overrides = _dialog("shortcut_editor", "ShortcutEditor").edit(self.action_set.editor_entries(), self)
+        overrides = ShortcutEditor.edit(self.action_set.editor_entries(), self)
         if overrides is None:
             return
         try:
@@ -377,14 +343,6 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _dialog(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(f"app.ui.dialogs.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def _bindings(ctx: AppContext) -> dict[str, str]:
-    """Shortcut overrides from the typed settings (`shortcuts.bindings`), when they exist."""
-    section = getattr(ctx.settings.settings, "shortcuts", None)
-    return dict(getattr(section, "bindings", None) or {})
+    """Shortcut overrides from the typed settings (`shortcuts.bindings`)."""
+    return dict(ctx.settings.settings.shortcuts.bindings)
