@@ -27,6 +27,7 @@ SAMPLE_COUNT = 12
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "resources" / "schemas" / "default.yaml"
 
 Colour = tuple[int, int, int]  # BGR
+Box4 = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
 
 
 def ensure_sample_project(ws: Workspace, *, count: int = SAMPLE_COUNT, size: tuple[int, int] = SAMPLE_SIZE,
@@ -61,19 +62,38 @@ def write_sample_images(folder: Path, *, count: int = SAMPLE_COUNT,
 
 def street_scene(seed: int, size: tuple[int, int] = SAMPLE_SIZE) -> np.ndarray:
     """One picture (BGR uint8): the street, then objects from back to front."""
+    return _compose(seed, size)[0]
+
+
+def scene_objects(seed: int, size: tuple[int, int] = SAMPLE_SIZE) -> list[tuple[str, Box4]]:
+    """Where the objects of `street_scene(seed)` were drawn: (label, (x1, y1, x2, y2)).
+
+    The ground truth of the sample: tests and demos use it to check or to show labelling.
+    """
+    return _compose(seed, size)[1]
+
+
+def _compose(seed: int, size: tuple[int, int]) -> tuple[np.ndarray, list[tuple[str, Box4]]]:
     rng = np.random.default_rng(1000 + seed)
     width, height = size
     img = _street(width, height, rng)
     horizon = int(height * 0.45)
+    objects: list[tuple[str, Box4]] = []
     for _ in range(int(rng.integers(1, 3))):
-        _traffic_light(img, int(rng.uniform(0.05, 0.95) * width), horizon + int(height * 0.12), height, rng)
+        objects.append(("traffic-light", _traffic_light(
+            img, int(rng.uniform(0.05, 0.95) * width), horizon + int(height * 0.12), height, rng)))
     for _ in range(int(rng.integers(1, 4))):
-        _bicycle(img, int(rng.uniform(0.05, 0.9) * width), int(rng.uniform(0.62, 0.72) * height), width, rng)
+        objects.append(("bicycle", _bicycle(
+            img, int(rng.uniform(0.05, 0.9) * width), int(rng.uniform(0.62, 0.72) * height), width, rng)))
     for _ in range(int(rng.integers(2, 5))):
-        _person(img, int(rng.uniform(0.03, 0.97) * width), int(rng.uniform(0.6, 0.7) * height), height, rng)
+        objects.append(("person", _person(
+            img, int(rng.uniform(0.03, 0.97) * width), int(rng.uniform(0.6, 0.7) * height), height, rng)))
     for _ in range(int(rng.integers(1, 4))):
-        _car(img, int(rng.uniform(0.0, 0.8) * width), int(rng.uniform(0.72, 0.92) * height), width, rng)
-    return img
+        objects.append(("car", _car(
+            img, int(rng.uniform(0.0, 0.8) * width), int(rng.uniform(0.72, 0.92) * height), width, rng)))
+    clipped = [(label, (max(0, x1), max(0, y1), min(width, x2), min(height, y2)))
+               for label, (x1, y1, x2, y2) in objects]
+    return img, [(label, box) for label, box in clipped if box[2] > box[0] and box[3] > box[1]]
 
 
 def _street(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -106,7 +126,7 @@ def _colour(rng: np.random.Generator) -> Colour:
     return (b, g, r)
 
 
-def _car(img: np.ndarray, x: int, bottom: int, width: int, rng: np.random.Generator) -> None:
+def _car(img: np.ndarray, x: int, bottom: int, width: int, rng: np.random.Generator) -> Box4:
     w = int(width * rng.uniform(0.14, 0.22))
     h = int(w * 0.38)
     body = _colour(rng)
@@ -119,9 +139,10 @@ def _car(img: np.ndarray, x: int, bottom: int, width: int, rng: np.random.Genera
         cv2.circle(img, (wx, bottom - h // 4), h // 3, (25, 25, 25), -1)
         cv2.circle(img, (wx, bottom - h // 4), h // 7, (160, 160, 160), -1)
     cv2.rectangle(img, (x + w - 8, bottom - h + 6), (x + w, bottom - h + 16), (80, 220, 255), -1)
+    return (x, bottom - int(h * 1.6), x + w + 1, bottom - h // 4 + h // 3 + 1)
 
 
-def _person(img: np.ndarray, x: int, feet: int, height: int, rng: np.random.Generator) -> None:
+def _person(img: np.ndarray, x: int, feet: int, height: int, rng: np.random.Generator) -> Box4:
     h = int(height * rng.uniform(0.16, 0.22))
     head = max(6, h // 9)
     shirt, trousers = _colour(rng), _colour(rng)
@@ -133,9 +154,11 @@ def _person(img: np.ndarray, x: int, feet: int, height: int, rng: np.random.Gene
         cv2.line(img, (x, feet - int(h * 0.38)), (x + dx, feet), trousers, max(3, head // 2))
     for dx in (-head, head):
         cv2.line(img, (x, feet - int(h * 0.72)), (x + dx, feet - int(h * 0.45)), shirt, max(2, head // 3))
+    reach = max(head, stride) + max(3, head // 2)
+    return (x - reach, feet - h, x + reach + 1, feet + max(3, head // 2) // 2 + 1)
 
 
-def _bicycle(img: np.ndarray, x: int, ground: int, width: int, rng: np.random.Generator) -> None:
+def _bicycle(img: np.ndarray, x: int, ground: int, width: int, rng: np.random.Generator) -> Box4:
     r = int(width * rng.uniform(0.02, 0.03))
     frame = _colour(rng)
     back, front = (x, ground - r), (x + int(r * 2.6), ground - r)
@@ -146,9 +169,10 @@ def _bicycle(img: np.ndarray, x: int, ground: int, width: int, rng: np.random.Ge
     crank = (x + int(r * 1.3), ground - r)
     for a, b in ((back, seat), (seat, crank), (crank, back), (seat, bars), (bars, front), (crank, bars)):
         cv2.line(img, a, b, frame, 3)
+    return (x - r - 2, ground - int(r * 2.3) - 2, front[0] + r + 3, ground + 2)
 
 
-def _traffic_light(img: np.ndarray, x: int, base: int, height: int, rng: np.random.Generator) -> None:
+def _traffic_light(img: np.ndarray, x: int, base: int, height: int, rng: np.random.Generator) -> Box4:
     pole_top = base - int(height * 0.32)
     cv2.line(img, (x, base), (x, pole_top), (60, 60, 60), 6)
     w, h = 26, 70
@@ -157,3 +181,4 @@ def _traffic_light(img: np.ndarray, x: int, base: int, height: int, rng: np.rand
     for k, colour in enumerate(((40, 40, 230), (40, 190, 240), (60, 200, 60))):  # red, amber, green
         shade = colour if k == lit else tuple(c // 4 for c in colour)
         cv2.circle(img, (x, pole_top - h + 12 + k * 23), 9, shade, -1)
+    return (x - 13, pole_top - h, x + 14, pole_top + 1)  # the signal head, as labellers box it

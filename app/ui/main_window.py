@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(left)
         layout.addWidget(self.project_switcher)
         layout.addWidget(self.task_list, 1)
-        left.setMinimumWidth(340)
+        left.setMinimumWidth(420)
         self._dock("dock.tasks", "Tasks", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.panels = _make_panels()
         for name, title in RIGHT_PANELS:

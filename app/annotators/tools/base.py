@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from app.annotators.document import AnnotationDocument
+from app.annotators.ontology import LabelSchema
 from app.annotators.shapes import Shape
 
 PointerKind = Literal["press", "move", "release", "double_click"]
@@ -65,6 +66,7 @@ class ToolContext(Protocol):
     asset_id: int
     author: str
     image_size: tuple[int, int]  # (width, height)
+    schema: LabelSchema | None  # the project's label schema: shape kinds allowed, attribute defaults
 
     @property
     def label(self) -> str:

@@ -85,8 +85,16 @@ def create_annotation(ctx: ToolContext, shape: Shape, description: str) -> Annot
         ctx.notify("Pick a label before drawing")
         return None
     try:
+        attributes = {}
+        if ctx.schema is not None:  # the schema decides which shapes a label takes, and defaults
+            allowed = ctx.schema.get_class(label).allowed_kinds
+            if shape.kind not in allowed:
+                kinds = ", ".join(k.replace("_", " ") for k in allowed)
+                ctx.notify(f"{label} takes {kinds}, not a {shape.kind.replace('_', ' ')}")
+                return None
+            attributes = ctx.schema.apply_defaults(label, {})  # required ones are set afterwards
         annotation = Annotation.new(asset_id=ctx.asset_id, label=label, shape=shape,
-                                    author=ctx.author, source="human")
+                                    author=ctx.author, source="human", attributes=attributes)
         ctx.push(AddAnnotation(annotation, description=description))
     except AlayaError as err:  # a user-facing refusal (bad value, history busy): say it
         ctx.notify(f"Could not add the {shape.kind.replace('_', ' ')}: {err}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.annotators.annotation import Annotation
 from app.annotators.document import AnnotationDocument
+from app.annotators.ontology import LabelSchema
 from app.annotators.tools.base import Button, KeyEvent, Modifier, PointerEvent, Tool
 from app.core.history import History
 
@@ -37,7 +38,9 @@ class FakeContext:
         label: str = "car",
         image_size: tuple[int, int] = (640, 480),
         author: str = "tester",
+        schema: LabelSchema | None = None,
     ) -> None:
+        self.schema = schema
         self.document = document if document is not None else AnnotationDocument(DEFAULT_ASSET)
         self.asset_id = self.document.asset_id
         self.author = author

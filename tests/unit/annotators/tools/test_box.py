@@ -195,3 +195,20 @@ def test_current_label_is_read_at_commit(ctx: FakeContext, tool: BoxTool) -> Non
     tool.on_pointer(move(40, 40))
     tool.on_pointer(release(40, 40))
     assert ctx.only.label == "truck"
+
+
+def test_the_schema_fills_attribute_defaults_and_refuses_disallowed_kinds() -> None:
+    from app.annotators.ontology import parse_schema
+
+    schema = parse_schema({"name": "s", "version": 1, "classes": [
+        {"name": "car", "colour": "#ff0000", "allowed_kinds": ["box"],
+         "attributes": [{"name": "parked", "type": "bool", "default": False}]},
+        {"name": "lane", "colour": "#00ff00", "allowed_kinds": ["polyline"]}]})
+    ctx = FakeContext(schema=schema)
+    tool = BoxTool(ctx)
+    drag(tool, (10, 10), (60, 60))
+    assert dict(ctx.only.attributes) == {"parked": False}
+    ctx.label = "lane"
+    drag(tool, (100, 100), (160, 160))
+    assert len(ctx.document) == 1
+    assert ctx.messages[-1] == "lane takes polyline, not a box"
