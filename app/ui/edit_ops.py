@@ -7,7 +7,7 @@ offset when a copy would land on its original); every change is one undo step.
 from __future__ import annotations
 
 from app.annotators.clipboard import Clipboard
-from app.annotators.commands import RemoveAnnotations
+from app.annotators.commands import RemoveAnnotations, SetHidden, SetLocked, SetZOrder
 from app.editing.session import AssetSession
 
 
@@ -34,3 +34,22 @@ class EditOps:
 
     def select_all(self, session: AssetSession) -> None:
         session.set_selection(session.document.ids())
+
+    def bring_to_front(self, session: AssetSession) -> None:
+        if session.selection:
+            session.push(SetZOrder.to_front(session.document, session.selection))
+
+    def send_to_back(self, session: AssetSession) -> None:
+        if session.selection:
+            session.push(SetZOrder.to_back(session.document, session.selection))
+
+    def toggle_hidden(self, session: AssetSession) -> None:
+        """Hide the selection, or show it when all of it is hidden (one undo step)."""
+        chosen = [session.document.get(i) for i in session.selection]
+        if chosen:
+            session.push(SetHidden(session.selection, not all(a.hidden for a in chosen)))
+
+    def toggle_locked(self, session: AssetSession) -> None:
+        chosen = [session.document.get(i) for i in session.selection]
+        if chosen:
+            session.push(SetLocked(session.selection, not all(a.locked for a in chosen)))

@@ -56,6 +56,9 @@ class ViewCommands:
     def set_pixel_grid(self, on: bool) -> None:
         self.canvas.set_pixel_grid(on)
 
+    def reset_window(self) -> None:
+        self.canvas.reset_window()
+
     def set_crosshair(self, on: bool) -> None:
         self.canvas.show_crosshair = on
         self.canvas.viewport().update()

@@ -136,3 +136,26 @@ def test_open_image_fits_and_reports_pixels(qtbot, tmp_path: Path) -> None:
     assert item.show_pixel_grid
     view.set_image_item(None)
     ws.close()
+
+
+def test_ctrl_right_drag_sets_window_level_of_a_16_bit_image(qtbot, tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    deep = (np.arange(300 * 400, dtype=np.uint32).reshape(300, 400) % 4000 + 1000).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    cv2.imwrite(str(path), deep)
+    ws, session = make_session(tmp_path / "ws", 400, 300)
+    view = make_view(qtbot, session)
+    item = view.open_image(str(path))
+    qtbot.waitUntil(lambda: item.window is not None, timeout=5000)
+    auto = item.window
+    vp = view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.ControlModifier, QPoint(300, 300))
+    QTest.mouseMove(vp, QPoint(200, 250))  # left: narrower window; up: brighter level
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.ControlModifier, QPoint(200, 250))
+    assert item.window.width < auto.width and item.window.center > auto.center
+    assert len(session.document) == 0  # the gesture never reached a tool
+    view.reset_window()
+    assert item.window == auto
+    ws.close()

@@ -152,16 +152,48 @@ def test_edit_actions_work_on_the_open_session(qtbot, make_window: MakeWindow, s
     qtbot.waitUntil(lambda: s.save_state == "saved" and window.status.save_state.text() == "✓ Saved")
 
 
+def test_order_hide_lock_and_cut_actions(qtbot, make_window: MakeWindow, sample_ws: Path) -> None:
+    window = with_rows(qtbot, make_window(sample_ws), 12)
+    window.next_asset()
+    qtbot.waitUntil(lambda: window.session is not None)
+    s = window.session
+    a, b = (Annotation.new(asset_id=s.asset_id, label="car", shape=Box(x, 1, x + 20, 20), author="t")
+            for x in (1, 10))
+    s.push(AddAnnotation(a, b))
+    s.set_selection([a.id])
+    window.action_set["edit.bring_front"].trigger()
+    assert s.document.annotations()[-1].id == a.id  # drawn last = on top
+    window.action_set["edit.send_back"].trigger()
+    assert s.document.annotations()[0].id == a.id
+    window.action_set["edit.hide"].trigger()
+    assert s.document.get(a.id).hidden and not window.canvas.layer.items[a.id].isVisible()
+    window.action_set["edit.hide"].trigger()
+    assert not s.document.get(a.id).hidden
+    window.action_set["edit.lock"].trigger()
+    assert s.document.get(a.id).locked
+    window.action_set["edit.delete"].trigger()  # locked: kept
+    assert a.id in s.document
+    window.action_set["edit.lock"].trigger()
+    window.action_set["edit.cut"].trigger()
+    assert a.id not in s.document and window.action_set["edit.paste"].isEnabled()
+    window.action_set["edit.paste"].trigger()
+    assert len(s.document) == 2
+    for _ in range(8):
+        window.action_set["edit.undo"].trigger()
+    assert [x.id for x in s.document.annotations()] == [a.id, b.id] and not s.document.get(a.id).locked
+
+
 def test_menus_come_from_the_action_table(qtbot, make_window: MakeWindow) -> None:
     window = make_window()
     menus = {path: [a.objectName() for a in menu.actions() if not a.isSeparator()]
              for path, menu in window.action_set.menus.items()}
     assert list(menus)[:5] == ["File", "Edit", "View", "Task", "Tools"]
     assert menus["File"] == ["file.import", "file.sample", "file.settings", "file.shortcuts", "file.quit"]
-    assert menus["Edit"] == ["edit.undo", "edit.redo", "edit.copy", "edit.paste", "edit.delete", "edit.select_all"]
+    assert menus["Edit"] == ["edit.undo", "edit.redo", "edit.copy", "edit.cut", "edit.paste", "edit.delete",
+                             "edit.select_all", "edit.bring_front", "edit.send_back", "edit.hide", "edit.lock"]
     assert menus["Task"] == ["task.next", "task.previous", "task.submit", "task.skip"]
     assert {"view.fit", "view.actual", "view.zoom_in", "view.zoom_out", "view.pixel_grid", "view.crosshair",
-            "view.dark_theme"} == set(menus["View"])
+            "view.reset_window", "view.dark_theme"} == set(menus["View"])
     assert menus["Tools"][-1] == "tools.cycle"
     assert all(spec.id in window.action_set for spec in ACTIONS)
     keys = window.action_set.shortcuts()

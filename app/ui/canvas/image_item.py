@@ -23,7 +23,7 @@ from PySide6.QtCore import QLineF, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
-from app.media.raster import ImagePyramid, TileKey, choose_level
+from app.media.raster import ImagePyramid, TileKey, Window, choose_level
 from app.media.raster_source import RasterSource
 
 PIXEL_GRID_MIN_ZOOM = 8.0
@@ -155,6 +155,11 @@ class ImageItem(QGraphicsObject):
         self._source.set_window(center, width)
         self._pixmaps.clear()
         self.update()
+
+    @property
+    def window(self) -> Window | None:
+        """The current window/level; None for 8-bit images shown as stored."""
+        return self._source.window
 
     def reset_window(self) -> None:
         self._source.reset_window()

@@ -6,6 +6,7 @@ the active tool (a Qt-free state machine) and the annotation layer mirrors the s
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -16,6 +17,7 @@ from app.annotators.tools.base import Preview, Tool
 from app.editing.session import AssetSession
 from app.ui.canvas.annotation_layer import AnnotationLayer, label_colour
 from app.ui.canvas.events import key_event, pointer_event
+from app.media.raster import Window
 from app.ui.canvas.image_item import ImageItem
 from app.ui.canvas.shape_paths import shape_path
 
@@ -47,6 +49,7 @@ class CanvasView(QGraphicsView):
         self._pixel_grid = False
         self._space_down = False
         self._pan_from: QPointF | None = None
+        self._window_from: tuple[QPointF, float, float] | None = None
         self._cursor_scene: QPointF | None = None
 
     # -- what is shown -------------------------------------------------------------------
@@ -167,8 +170,29 @@ class CanvasView(QGraphicsView):
         self.viewport().update()
         return handled
 
+    def reset_window(self) -> None:
+        if isinstance(self.image_item, ImageItem):
+            self.image_item.reset_window()
+
+    def _start_window_drag(self, pos: QPointF) -> bool:
+        """Ctrl+right-drag: horizontal sets the window width (contrast), vertical the level."""
+        if not isinstance(self.image_item, ImageItem):
+            return False
+        window = self.image_item.window or Window(127.5, 255.0)
+        self._window_from = (pos, window.center, window.width)
+        return True
+
+    def _drag_window(self, pos: QPointF) -> None:
+        assert self._window_from is not None and isinstance(self.image_item, ImageItem)
+        start, center, width = self._window_from
+        new_width = max(1.0, width * math.exp((pos.x() - start.x()) / 200.0))
+        self.image_item.set_window(center - (pos.y() - start.y()) * width / 400.0, new_width)
+
     def mousePressEvent(self, ev: QMouseEvent) -> None:  # noqa: N802
         self.setFocus()
+        if (ev.button() == Qt.MouseButton.RightButton and ev.modifiers() & Qt.KeyboardModifier.ControlModifier
+                and self._start_window_drag(ev.position())):
+            return
         if ev.button() == Qt.MouseButton.MiddleButton or (self._space_down and ev.button() == Qt.MouseButton.LeftButton):
             self._start_pan(ev.position())
         elif not self._forward("press", ev):
@@ -180,12 +204,17 @@ class CanvasView(QGraphicsView):
         self.cursor_moved.emit(scene_pos.x(), scene_pos.y())
         if self._pan_from is not None:
             self._pan_to(ev.position())
+        elif self._window_from is not None:
+            self._drag_window(ev.position())
         elif not self._forward("move", ev):
             super().mouseMoveEvent(ev)
         if self.show_crosshair:
             self.viewport().update()
 
     def mouseReleaseEvent(self, ev: QMouseEvent) -> None:  # noqa: N802
+        if self._window_from is not None and ev.button() == Qt.MouseButton.RightButton:
+            self._window_from = None
+            return
         if self._pan_from is not None and ev.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._end_pan()
         elif not self._forward("release", ev):
