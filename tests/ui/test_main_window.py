@@ -306,3 +306,40 @@ def test_window_geometry_is_remembered(qtbot, make_window: MakeWindow) -> None:
     first.close()
     second = make_window()
     assert second.height() == 520  # not the 900 of a first start
+
+
+def test_tool_keys_win_over_window_shortcuts(qtbot, make_window: MakeWindow, sample_ws: Path) -> None:
+    """Ctrl+Z mid-polygon takes back a vertex; Delete on a picked vertex removes only it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.annotators.shapes import Polygon
+    from tests.ui.canvas_fixtures import click
+
+    window = with_rows(qtbot, make_window(sample_ws), 12)
+    window.next_asset()
+    qtbot.waitUntil(lambda: window.session is not None)
+    s, view = window.session, window.canvas
+    view.actual_size()
+    view.centerOn(300, 300)
+    window.view.set_tool("polygon")
+    for x, y in ((200, 200), (300, 200), (300, 300)):
+        click(view, x, y)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    (first,) = s.document.annotations()
+    assert window.action_set["edit.undo"].isEnabled()
+    for x, y in ((400, 200), (500, 200), (500, 300), (450, 350)):
+        click(view, x, y)
+    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # drops (450, 350)
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    assert len(s.document) == 2
+    second = next(a for a in s.document.annotations() if a.id != first.id)
+    assert isinstance(second.shape, Polygon) and len(second.shape.parts[0].exterior) == 3
+    window.view.set_tool("select")
+    click(view, 450, 230)  # select the second polygon
+    assert s.selection == {second.id}
+    click(view, 500, 300)  # pick its vertex
+    QTest.keyClick(view, Qt.Key.Key_Delete)
+    assert second.id in s.document  # a triangle keeps its 3 vertices: refused, not deleted
+    assert len(s.document.get(second.id).shape.parts[0].exterior) == 3

@@ -104,6 +104,11 @@ class Tool:
     def preview(self) -> Preview | None:
         return None
 
+    def claims_key(self, ev: KeyEvent) -> bool:
+        """Whether `ev` belongs to the tool before any window shortcut (Ctrl+Z mid-polygon
+        takes back a vertex, not the previous annotation). By default: while a gesture is open."""
+        return self.busy
+
     def cancel(self) -> None:
         """Drop any unfinished gesture (tool switch, Escape, asset change)."""
 

@@ -85,6 +85,10 @@ class SelectTool(Tool):
     def active_handle(self) -> Handle | None:
         return self._active
 
+    def claims_key(self, ev: KeyEvent) -> bool:
+        # Delete with a vertex picked removes that vertex, not the whole annotation
+        return self.busy or (ev.key in DELETE_KEYS and self._active is not None and self._active.kind == "vertex")
+
     @property
     def index(self) -> HitIndex:
         """The hit index of the context's current document (rebuilt if the host swaps it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -223,6 +223,15 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, ev: QMouseEvent) -> None:  # noqa: N802
         if not self._forward("double_click", ev):
             super().mouseDoubleClickEvent(ev)
+
+    def event(self, ev: QEvent) -> bool:  # noqa: D401 - Qt override
+        # Qt offers a key to the window's shortcuts first; the active tool may claim it.
+        if ev.type() == QEvent.Type.ShortcutOverride and self.tool is not None:
+            key = key_event(ev)  # type: ignore[arg-type]
+            if key is not None and self.tool.claims_key(key):
+                ev.accept()
+                return True
+        return super().event(ev)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:  # noqa: N802
         if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
