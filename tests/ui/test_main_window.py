@@ -343,3 +343,22 @@ def test_tool_keys_win_over_window_shortcuts(qtbot, make_window: MakeWindow, sam
     QTest.keyClick(view, Qt.Key.Key_Delete)
     assert second.id in s.document  # a triangle keeps its 3 vertices: refused, not deleted
     assert len(s.document.get(second.id).shape.parts[0].exterior) == 3
+
+
+def test_label_hotkeys_on_the_canvas_choose_and_relabel(qtbot, make_window: MakeWindow, sample_ws: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window = with_rows(qtbot, make_window(sample_ws), 12)
+    window.next_asset()
+    qtbot.waitUntil(lambda: window.session is not None)
+    s, view = window.session, window.canvas
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_2)
+    assert s.label == "person"
+    s.push(AddAnnotation(Annotation.new(asset_id=s.asset_id, label="person", shape=Box(1, 1, 20, 40), author="t")))
+    s.set_selection(s.document.ids())
+    QTest.keyClick(view, Qt.Key.Key_4)  # with a selection: relabel it, one undo step
+    assert s.label == "traffic-light" and s.document.annotations()[0].label == "traffic-light"
+    s.undo()
+    assert s.document.annotations()[0].label == "person"

@@ -75,7 +75,10 @@ def schema() -> LabelSchema:
 def test_default_schema_loads() -> None:
     schema = load_schema(DEFAULT)
     assert schema.class_names == ["car", "person", "bicycle", "traffic-light"]
-    assert schema.class_for_hotkey("T").name == "traffic-light"
+    assert schema.class_for_hotkey("4").name == "traffic-light"
+    from app.annotators.tools.registry import shortcut_conflicts
+
+    assert shortcut_conflicts(c.hotkey for c in schema.classes if c.hotkey) == []  # no clash with tools
     assert schema.apply_defaults("person", {})["pose"] == "standing"
 
 
