@@ -10,6 +10,8 @@ editable thing (settings, a track, a transcript) can reuse it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -28,16 +30,18 @@ DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 HISTORY_CHANGED = "history_changed"
 
 
-class Command(Generic[T]):
+class Command(ABC, Generic[T]):
     """Base of undoable edits. Subclasses implement `do` and `undo` and set `description`."""
 
     description: str = "Edit"
 
+    @abstractmethod
     def do(self, target: T) -> Any:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def undo(self, target: T) -> Any:
-        raise NotImplementedError
+        ...
 
     def size_bytes(self) -> int:
         """Estimated memory the command holds; the history budget adds these up."""

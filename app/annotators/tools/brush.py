@@ -20,6 +20,8 @@ the view draws `radius` wide until the release puts the real pixels in the docum
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import math
 from dataclasses import dataclass, field
 
@@ -77,7 +79,7 @@ class _Stroke:
 
 
 @dataclass
-class _MaskStrokeTool(Tool):
+class _MaskStrokeTool(Tool, ABC):
     """What the brush and the eraser share; subclasses pick the target and the value."""
 
     cursor: str = field(default="none", init=False)  # the preview's ring is the cursor
@@ -141,9 +143,10 @@ class _MaskStrokeTool(Tool):
 
     # -- the stroke --------------------------------------------------------------------------
 
+    @abstractmethod
     def _target(self, pos: Point) -> tuple[Annotation | None, bool]:
         """(mask to edit or None for a new one, whether the stroke may go ahead)."""
-        raise NotImplementedError
+        ...
 
     def _begin(self, pos: Point) -> None:
         target, ok = self._target(pos)

@@ -15,6 +15,8 @@ undo step, whatever the number of clicks.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -37,7 +39,7 @@ _HINT = ("Click or drag to add points; {finish}; Backspace or right-click remove
 
 
 @dataclass
-class VertexPathTool(Tool):
+class VertexPathTool(Tool, ABC):
     """Subclasses set `closed`, `min_points`, `noun` and build the shape in `make_shape`."""
 
     closed: ClassVar[bool] = False
@@ -52,8 +54,9 @@ class VertexPathTool(Tool):
     _press_added: bool = field(default=False, init=False, repr=False)  # last press's vertex
     _pixel: float = field(default=1.0, init=False, repr=False)
 
+    @abstractmethod
     def make_shape(self, points: tuple[Point, ...]) -> Shape:
-        raise NotImplementedError
+        ...
 
     @property
     def vertices(self) -> tuple[Point, ...]:

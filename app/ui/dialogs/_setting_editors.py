@@ -8,6 +8,8 @@ have their own dialogs. An editor only converts; `LoadedSettings.update` validat
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -30,16 +32,18 @@ DIRECTORY_KEYS = frozenset({"workspace.path"})  # paths that name a folder, not 
 UNSET_TEXT = {"intake.workers": "automatic (CPU count)"}
 
 
-class SettingEditor:
+class SettingEditor(ABC):
     """One key's editor: `widget` to place in the form, `value()` / `set_value(v)`."""
 
     widget: QWidget
 
+    @abstractmethod
     def value(self) -> Any:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def set_value(self, value: Any) -> None:
-        raise NotImplementedError
+        ...
 
 
 class BoolEditor(SettingEditor):

@@ -50,6 +50,9 @@ class Fails(Command[Target]):
     def do(self, target: Target) -> None:
         raise RuntimeError("cannot do")
 
+    def undo(self, target: Target) -> None:  # never reached: do() failed
+        raise AssertionError("undo of a command that never ran")
+
 
 @pytest.fixture
 def target() -> Target:
