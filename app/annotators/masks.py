@@ -27,7 +27,7 @@ from pycocotools import mask as coco_mask
 
 from app.annotators.geometry import make_valid, polygon_region, simplify
 from app.annotators.shapes import (
-    Box, Mask, Polygon, PolygonPart, RotatedBox, integer, real, rle_run_lengths,
+    Box, Mask, Polygon, PolygonPart, RotatedBox, integer, real, rle_runs_array,
 )
 from app.core.errors import ValidationError
 
@@ -48,9 +48,14 @@ def decode(mask: Mask) -> np.ndarray:
 
     Decoded here from the run lengths: pycocotools' decode warns under numpy 2.
     """
-    runs = rle_run_lengths(mask.counts)
+    return np.ascontiguousarray(_decode_columns(mask))
+
+
+def _decode_columns(mask: Mask) -> np.ndarray:
+    """(height, width) bool view in Fortran order: RLE is column-major, so no copy is made."""
+    runs = rle_runs_array(mask.counts)
     flat = np.repeat(np.arange(len(runs)) % 2 == 1, runs)  # runs alternate 0, 1, 0, ...
-    return np.ascontiguousarray(flat.reshape(mask.width, mask.height).T)  # RLE is column-major
+    return flat.reshape(mask.width, mask.height).T
 
 
 def mask_area(mask: Mask) -> int:
@@ -73,8 +78,8 @@ def shift_mask(mask: Mask, dx: float, dy: float) -> Mask:
             raise ValidationError(f"a mask moves by whole pixels only, got {number}", where=name)
         steps.append(int(number))
     sx, sy = steps
-    bits = decode(mask)
-    moved = np.zeros_like(bits)
+    bits = _decode_columns(mask)  # stays column-major end to end: no transposing copies
+    moved = np.zeros_like(bits, order="F")
     h, w = bits.shape
     if abs(sx) < w and abs(sy) < h:
         moved[max(sy, 0):h + min(sy, 0), max(sx, 0):w + min(sx, 0)] = \

@@ -125,6 +125,13 @@ class PrelabelSettings(_Section):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Where the pre-labeler runs; auto picks a GPU when one is usable"
     )
+    verify_only_threshold: float = Field(
+        0.9, ge=0.0, le=1.0, allow_inf_nan=False,
+        description="Share of a class's proposals accepted unchanged that makes it verify-only",
+    )
+    verify_only_min_proposals: Int = Field(
+        20, ge=1, le=1_000_000, description="Decided proposals a class needs before it can be verify-only"
+    )
 
 
 def _shortcut_bindings(bindings: dict[str, str]) -> dict[str, str]:
