@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import platformdirs
 import typer
 
+from app.cli_models import models_cli, prelabel
 from app.context import AppContext
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
 
@@ -23,6 +24,8 @@ projects_cli = typer.Typer(help="List and create projects.", no_args_is_help=Fal
 schema_cli = typer.Typer(help="Validate, install and show label schemas.", no_args_is_help=True)
 cli.add_typer(projects_cli, name="projects")
 cli.add_typer(schema_cli, name="schema")
+cli.add_typer(models_cli, name="models")
+cli.command("prelabel")(prelabel)
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 

@@ -14,6 +14,7 @@ BENCHMARKS = {
     "annotation_save": "bench.bench_annotation_save",
     "canvas_annotations": "bench.bench_canvas_annotations",
     "canvas_image": "bench.bench_canvas_image",
+    "grabcut": "bench.bench_grabcut",
 }
 
 

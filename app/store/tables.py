@@ -190,3 +190,28 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+
+
+OUTCOMES = ("accepted", "edited", "deleted")
+
+
+class ProposalOutcomeRow(Base):
+    """What a human did with one model proposal: the feedback loop's raw data."""
+
+    __tablename__ = "proposal_outcomes"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        Index("ix_proposal_outcomes_project_label_model", "project_id", "label", "model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    annotation_id: Mapped[str] = mapped_column(String(32), unique=True)  # one outcome per proposal
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(10))
+    iou: Mapped[float | None] = mapped_column(Float)
+    vertices_changed: Mapped[int | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]

@@ -9,6 +9,7 @@ from app.core.errors import StorageError
 from app.store.annotations import AnnotationRepository
 from app.store.assets import AssetRepository, TaskRepository
 from app.store.db import DEFAULT_BUSY_TIMEOUT_MS, Database
+from app.store.feedback import FeedbackRepository
 from app.store.migrate import migrate
 from app.store.outbox import OutboxRepository
 from app.store.projects import ProjectRepository, SchemaRepository
@@ -27,6 +28,7 @@ class Workspace:
     tasks: TaskRepository = field(init=False)
     annotations: AnnotationRepository = field(init=False)
     outbox: OutboxRepository = field(init=False)
+    feedback: FeedbackRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.projects = ProjectRepository(self.db)
@@ -35,6 +37,7 @@ class Workspace:
         self.tasks = TaskRepository(self.db)
         self.annotations = AnnotationRepository(self.db)
         self.outbox = OutboxRepository(self.db)
+        self.feedback = FeedbackRepository(self.db)
 
     @property
     def blobs_dir(self) -> Path:

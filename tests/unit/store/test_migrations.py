@@ -48,9 +48,9 @@ def test_reopen_keeps_data_and_takes_no_backup(tmp_path: Path) -> None:
 def _migrations_with_a_new_revision(tmp_path: Path) -> Path:
     folder = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_test_column.py").write_text(
+    (folder / "versions" / "9999_test_column.py").write_text(
         '"""test"""\nimport sqlalchemy as sa\nfrom alembic import op\n'
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n'
+        f'revision = "9999"\ndown_revision = "{head_revision()}"\nbranch_labels = None\ndepends_on = None\n\n'
         "def upgrade():\n"
         '    with op.batch_alter_table("projects") as b:\n'
         '        b.add_column(sa.Column("colour", sa.String(7), nullable=True))\n\n'
@@ -68,13 +68,13 @@ def test_an_upgrade_backs_up_the_file_first(tmp_path: Path) -> None:
     taken = migrate(db, backup_dir=tmp_path / "ws" / "backups",
                     migrations_dir=_migrations_with_a_new_revision(tmp_path))
     assert taken is not None and taken.exists()
-    assert current_revision(db) == "0002"
+    assert current_revision(db) == "9999"
     with db.engine.connect() as conn:
         cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(projects)")]
         assert "colour" in cols
         assert conn.exec_driver_sql("SELECT name FROM projects").scalars().all() == ["birds"]
     backup = sqlite3.connect(taken)
-    assert backup.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    assert backup.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head_revision()
     assert backup.execute("SELECT name FROM projects").fetchall() == [("birds",)]
     assert backup.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     backup.close()
