@@ -15,6 +15,7 @@ BENCHMARKS = {
     "canvas_annotations": "bench.bench_canvas_annotations",
     "canvas_image": "bench.bench_canvas_image",
     "grabcut": "bench.bench_grabcut",
+    "sam": "bench.bench_sam",
 }
 
 
