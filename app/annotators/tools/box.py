@@ -23,6 +23,7 @@ from app.annotators.tools.drawing import (
     create_annotation,
     distance,
     extent,
+    right_press_cancels,
 )
 
 
@@ -81,13 +82,7 @@ class BoxTool(Tool):
     # -- gesture ---------------------------------------------------------------------------
 
     def _right(self, ev: PointerEvent) -> bool:
-        """A right press cancels the gesture; its release is swallowed (no context menu)."""
-        if ev.kind == "press":
-            self._right_down = self.busy
-            self.cancel()
-            return self._right_down
-        was_down, self._right_down = self._right_down, False
-        return was_down
+        return right_press_cancels(self, ev)
 
     def _press(self, ev: PointerEvent) -> bool:
         if self._pressed:

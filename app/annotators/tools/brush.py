@@ -20,9 +20,8 @@ the view draws `radius` wide until the release puts the real pixels in the docum
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np

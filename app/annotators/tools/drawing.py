@@ -9,12 +9,13 @@ label and author, source "human", and it becomes the selection.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.annotators.annotation import Annotation
 from app.annotators.commands import AddAnnotation
 from app.annotators.shapes import Box, Point, Shape
-from app.annotators.tools.base import KeyEvent, ToolContext
+from app.annotators.tools.base import KeyEvent, PointerEvent, ToolContext
 from app.core.errors import AlayaError
 
 MIN_DRAG_PX = 3.0  # a press that travels less than this is a click, not a drag
@@ -101,3 +102,32 @@ def create_annotation(ctx: ToolContext, shape: Shape, description: str) -> Annot
         return None
     ctx.set_selection([annotation.id])
     return annotation
+
+
+def pending_key(ev: KeyEvent, *, busy: bool, cancel: Callable[[], None], pop: Callable[[], None],
+                finish: Callable[[], None]) -> bool:
+    """The keys of a tool collecting points: Escape cancels, Backspace or Ctrl+Z takes back the
+    last point, Return finishes. Only while something is pending; True when handled."""
+    if not busy:
+        return False
+    if ev.key == "Escape":
+        cancel()
+    elif ev.key == "Backspace" or is_undo_key(ev):
+        pop()
+    elif ev.key in FINISH_KEYS:
+        finish()
+    else:
+        return False
+    return True
+
+
+def right_press_cancels(tool: Any, ev: PointerEvent) -> bool:
+    """A right press cancels the gesture; its release is swallowed (no context menu).
+
+    Uses the tool's `_right_down` flag, `busy` and `cancel()`."""
+    if ev.kind == "press":
+        tool._right_down = tool.busy
+        tool.cancel()
+        return tool._right_down
+    was_down, tool._right_down = tool._right_down, False
+    return was_down

@@ -28,7 +28,14 @@ from app.annotators.document import DOCUMENT_CHANGED, AnnotationDocument
 from app.annotators.geometry import bounds
 from app.annotators.mask_patch import run_lengths
 from app.annotators.shapes import (
-    Box, Mask, Point, Points, Polygon, Polyline, RotatedBox, Shape,
+    Box,
+    Mask,
+    Point,
+    Points,
+    Polygon,
+    Polyline,
+    RotatedBox,
+    Shape,
 )
 from app.annotators.tools.base import HANDLE_RADIUS_PX
 

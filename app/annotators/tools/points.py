@@ -16,13 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.annotators.shapes import Point, Points
-from app.annotators.tools.base import HANDLE_RADIUS_PX, KeyEvent, PointerEvent, Preview, Tool
+from app.annotators.tools.base import (
+    HANDLE_RADIUS_PX,
+    KeyEvent,
+    PointerEvent,
+    Preview,
+    Tool,
+)
 from app.annotators.tools.drawing import (
-    FINISH_KEYS,
     clamp,
     create_annotation,
     distance,
-    is_undo_key,
+    pending_key,
 )
 
 VISIBLE, OCCLUDED = 2, 1  # COCO: labelled and visible / labelled but not visible
@@ -59,17 +64,7 @@ class PointsTool(Tool):
         return ev.kind == "release" and self.busy
 
     def on_key(self, ev: KeyEvent) -> bool:
-        if not self.busy:
-            return False
-        if ev.key == "Escape":
-            self.cancel()
-        elif ev.key == "Backspace" or is_undo_key(ev):
-            self._pop()
-        elif ev.key in FINISH_KEYS:
-            self.commit()
-        else:
-            return False
-        return True
+        return pending_key(ev, busy=self.busy, cancel=self.cancel, pop=self._pop, finish=self.commit)
 
     def preview(self) -> Preview | None:
         if not self._points:

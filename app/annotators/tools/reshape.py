@@ -12,7 +12,14 @@ import math
 from collections.abc import Callable
 
 from app.annotators.shapes import (
-    Box, Point, Points, Polygon, PolygonPart, Polyline, RotatedBox, Shape,
+    Box,
+    Point,
+    Points,
+    Polygon,
+    PolygonPart,
+    Polyline,
+    RotatedBox,
+    Shape,
 )
 from app.annotators.tools.hit import Handle
 

@@ -19,7 +19,13 @@ import math
 from dataclasses import dataclass, field
 
 from app.annotators.shapes import Box, Point, RotatedBox, normalize_angle
-from app.annotators.tools.base import HANDLE_RADIUS_PX, KeyEvent, PointerEvent, Preview, Tool
+from app.annotators.tools.base import (
+    HANDLE_RADIUS_PX,
+    KeyEvent,
+    PointerEvent,
+    Preview,
+    Tool,
+)
 from app.annotators.tools.drawing import (
     FINISH_KEYS,
     MIN_DRAG_PX,
@@ -27,6 +33,7 @@ from app.annotators.tools.drawing import (
     create_annotation,
     distance,
     extent,
+    right_press_cancels,
 )
 
 SNAP_DEGREES = 15.0
@@ -89,13 +96,7 @@ class RotatedBoxTool(Tool):
     # -- gesture ---------------------------------------------------------------------------
 
     def _right(self, ev: PointerEvent) -> bool:
-        """A right press cancels the gesture; its release is swallowed (no context menu)."""
-        if ev.kind == "press":
-            self._right_down = self.busy
-            self.cancel()
-            return self._right_down
-        was_down, self._right_down = self._right_down, False
-        return was_down
+        return right_press_cancels(self, ev)
 
     def _press(self, ev: PointerEvent) -> bool:
         if self._box is not None:

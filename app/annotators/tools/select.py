@@ -36,10 +36,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.annotators.annotation import Annotation
-from app.annotators.commands import MoveAnnotations, RemoveAnnotations, UpdateAnnotations
+from app.annotators.commands import (
+    MoveAnnotations,
+    RemoveAnnotations,
+    UpdateAnnotations,
+)
 from app.annotators.shapes import Box, Mask, Point, Shape
 from app.annotators.tools import reshape
-from app.annotators.tools.base import HANDLE_RADIUS_PX, KeyEvent, PointerEvent, Preview, Tool
+from app.annotators.tools.base import (
+    HANDLE_RADIUS_PX,
+    KeyEvent,
+    PointerEvent,
+    Preview,
+    Tool,
+)
 from app.annotators.tools.drawing import MIN_DRAG_PX, clamp, distance
 from app.annotators.tools.hit import Handle, HitIndex, shape_bounds, shape_handles
 from app.core.errors import AlayaError

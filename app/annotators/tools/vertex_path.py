@@ -16,21 +16,25 @@ undo step, whatever the number of clicks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from app.annotators.shapes import Point, Shape
-from app.annotators.tools.base import HANDLE_RADIUS_PX, KeyEvent, PointerEvent, Preview, Tool
+from app.annotators.tools.base import (
+    HANDLE_RADIUS_PX,
+    KeyEvent,
+    PointerEvent,
+    Preview,
+    Tool,
+)
 from app.annotators.tools.drawing import (
-    FINISH_KEYS,
     SAME_POINT_PX,
     VERTEX_SPACING_PX,
     clamp,
     create_annotation,
     distance,
     distinct,
-    is_undo_key,
+    pending_key,
     polygon_area,
 )
 
@@ -92,17 +96,7 @@ class VertexPathTool(Tool, ABC):
         return False
 
     def on_key(self, ev: KeyEvent) -> bool:
-        if not self.busy:
-            return False
-        if ev.key == "Escape":
-            self.cancel()
-        elif ev.key == "Backspace" or is_undo_key(ev):
-            self._pop()
-        elif ev.key in FINISH_KEYS:
-            self.finish()
-        else:
-            return False
-        return True
+        return pending_key(ev, busy=self.busy, cancel=self.cancel, pop=self._pop, finish=self.finish)
 
     def preview(self) -> Preview | None:
         if not self._vertices:
