@@ -127,6 +127,12 @@ class Prefetcher:
         with self._cond:
             return [k for k, _ in self._queue]
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being encoded (its result is counted and cached)."""
+        with self._cond:
+            return not self._queue and self._running is None
+
     # -- worker ---------------------------------------------------------------------------------
 
     def _future_for(self, key: EmbeddingKey, loader: Loader | None) -> Future[Embedding] | None:
