@@ -9,7 +9,6 @@ salient-box prompts). Each asset's proposals are saved in one transaction, with 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -49,6 +48,7 @@ def models_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Acceptance of model proposals per class and model, and the classes ready for verify-only."""
+    from app.editing.outcomes import record_outcomes
     from app.models.feedback import verify_only_classes
 
     app_ctx = _app(ctx)
@@ -74,21 +74,6 @@ def models_stats(
         typer.echo("(no judged proposals yet: proposals count once their task is submitted)")
     typer.echo(f"verify-only (accepted unchanged >= {settings.verify_only_threshold:.0%} over >= "
                f"{settings.verify_only_min_proposals} proposals): " + (", ".join(verify) or "none yet"))
-
-
-def record_outcomes(ws: Any, project_id: int) -> int:
-    """Judge every model proposal whose task is done and store the verdicts; returns how many."""
-    from app.models.feedback import judge
-
-    decided = ws.feedback.decided(project_id)
-    for d in decided:
-        final = None if d.deleted else d.head
-        out = judge(d.proposal, final, decided_at=d.decided_at)
-        ws.feedback.record(annotation_id=d.proposal.id, asset_id=d.proposal.asset_id,
-                           project_id=project_id, label=d.proposal.label, model=d.proposal.author,
-                           outcome=out.outcome, iou=out.iou, vertices_changed=out.vertices_changed,
-                           seconds=out.seconds)
-    return len(decided)
 
 
 def prelabel(
@@ -146,10 +131,7 @@ def _proposals_for(ws: Any, asset: Any, labeler: Any, output: str, label: str, e
     from app.models.grabcut import salient_boxes, to_bgr8
     from app.models.outputs import proposal_to_annotation
 
-    path = Path(asset.path)
-    if asset.storage == "managed" and not path.is_absolute():
-        path = ws.root / path
-    image = decode_full(read_info(path))
+    image = decode_full(read_info(asset.media_path(ws.root)))
     if everything and hasattr(labeler, "segment_everything"):
         proposals = labeler.segment_everything(image)
     else:

@@ -125,6 +125,19 @@ class PrelabelSettings(_Section):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Where the pre-labeler runs; auto picks a GPU when one is usable"
     )
+    accept_as: Literal["polygon", "mask", "box"] = Field(
+        "polygon", description="Shape an accepted interactive proposal becomes (Shift+Return: mask)"
+    )
+    polygon_tolerance: float = Field(
+        0.5, ge=0.0, le=50.0, allow_inf_nan=False,
+        description="Polygon simplification of accepted proposals, in pixels (0: exact outline)",
+    )
+    prefetch_ahead: Int = Field(
+        3, ge=0, le=50, description="Next tasks whose embeddings are computed in the background (0: off)"
+    )
+    cache_disk_mb: Int = Field(
+        2048, ge=64, le=1_000_000, description="Disk space for cached image embeddings (oldest dropped)"
+    )
     verify_only_threshold: float = Field(
         0.9, ge=0.0, le=1.0, allow_inf_nan=False,
         description="Share of a class's proposals accepted unchanged that makes it verify-only",

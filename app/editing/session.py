@@ -59,6 +59,7 @@ class AssetSession:
         self._in_flight = 0
         self._error: str | None = None
         self.saved_changes = 0  # change sets durably stored (acknowledged edits)
+        self.assist: Any = None  # what the smart tool asks for proposals (set by the window)
         self.document.events.subscribe(DOCUMENT_CHANGED, self._on_changed)
 
     @classmethod

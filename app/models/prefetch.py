@@ -82,14 +82,17 @@ class Prefetcher:
                 self._urgent = None
 
     def get(self, key: EmbeddingKey, loader: Loader | None = None, *, wait: bool = True,
-            timeout: float | None = None) -> Embedding | None:
+            timeout: float | None = None, quiet: bool = True) -> Embedding | None:
         """The embedding, from the cache or encoded now ahead of the queue.
 
         None when it is not ready (`wait=False`, or `timeout` passed; the work goes on), when no
         loader was given for an uncached image, or when a later `get` superseded this one.
+        `quiet=False` (hover previews) does not hold back background work: a pointer that
+        never stops moving must not starve the prefetch.
         """
-        with self._cond:
-            self._quiet_at = time.monotonic() + self.idle_s
+        if quiet:
+            with self._cond:
+                self._quiet_at = time.monotonic() + self.idle_s
         emb = self.cache.get(key)
         if emb is not None:
             return emb

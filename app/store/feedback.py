@@ -82,11 +82,14 @@ class FeedbackRepository:
                                   None if mean is None else float(mean))
                     for label, model, total, acc, ed, dl, mean in s.execute(stmt)]
 
-    def decided(self, project_id: int) -> list[Decided]:
-        """Model proposals on assets whose task is submitted or accepted, with their heads."""
+    def decided(self, project_id: int, asset_id: int | None = None) -> list[Decided]:
+        """Model proposals on assets whose task is submitted or accepted (only `asset_id`'s when
+        given), with their heads."""
         a = AnnotationRow
         done = select(TaskRow.asset_id).where(TaskRow.project_id == project_id,
                                               TaskRow.state.in_(DONE_STATES))
+        if asset_id is not None:
+            done = done.where(TaskRow.asset_id == asset_id)
         first = (select(a.annotation_id).join(AssetRow, AssetRow.id == a.asset_id)
                  .where(AssetRow.project_id == project_id, a.version == 1, a.source == "model",
                         a.asset_id.in_(done)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from app.core.errors import ConflictError
@@ -69,6 +70,17 @@ class Asset:
     channels: int | None = None
     phash: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def media_path(self, workspace_root: Path) -> Path:
+        return media_path(workspace_root, self.path, self.storage)
+
+
+def media_path(workspace_root: Path, path: str, storage: str) -> Path:
+    """The file to read: managed copies live under the workspace, references anywhere."""
+    found = Path(path)
+    if storage == "managed" and not found.is_absolute():
+        return Path(workspace_root) / found
+    return found
 
 
 @dataclass(frozen=True)

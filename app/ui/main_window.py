@@ -37,6 +37,7 @@ from app.editing.session import NOTIFIED, SAVE_STATE_CHANGED, SELECTION_CHANGED,
 from app.sample import ensure_sample_project
 from app.ui.actions import ActionSet, Shortcut, all_specs
 from app.ui.asset_opener import AssetOpener
+from app.ui.assist_host import AssistHost
 from app.ui.canvas.view import CanvasView
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.dialogs.shortcut_editor import ShortcutEditor
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.view = ViewCommands(self.canvas, self.status, ctx.workspace.root)
+        self.assist_host = AssistHost(ctx, self.bridge, repaint=self.canvas.viewport().update,
+                                      upcoming=self.task_list.rows_after_current, parent=self)
         if shortcuts is None:
             shortcuts = _bindings(ctx)
         self.action_set = ActionSet(self, all_specs(), self._handlers(), shortcuts)
@@ -151,7 +154,7 @@ class MainWindow(QMainWindow):
             "view.dark_theme": self.set_dark_theme,
             "task.next": self.next_asset, "task.previous": self.previous_asset,
             "task.submit": self.submit_task, "task.skip": self.skip_task,
-            "tool.*": lambda tool_id, _checked=True: self.view.set_tool(tool_id),
+            "tool.*": self.set_tool,
             "tools.cycle": self.cycle_tool,
             "file.settings": self.open_settings, "file.shortcuts": self.edit_shortcuts,
         }
@@ -160,6 +163,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         self.bridge.error.connect(lambda text: self.status.showMessage(text, 8000))
         self.opener.message.connect(lambda text: self.status.showMessage(text, 5000))
+        self.assist_host.message.connect(lambda text: self.status.showMessage(text, 8000))
         self.opener.session_changed.connect(self._session_changed)
         self.opener.task_changed.connect(lambda _task_id: self.task_list.refresh())
         self.project_switcher.projects_loaded.connect(self._projects_loaded)
@@ -209,6 +213,7 @@ class MainWindow(QMainWindow):
         for unsubscribe in self._session_subscriptions:
             unsubscribe()
         self._session_subscriptions = []
+        self.assist_host.attach(session)
         self.view.set_session(session)
         for panel in self.panels.values():
             panel.set_session(session)  # type: ignore[attr-defined]
@@ -257,6 +262,11 @@ class MainWindow(QMainWindow):
             tools[0].setChecked(True)
             self.view.tool_id = tools[0].objectName().split(".", 1)[1]
 
+    def set_tool(self, tool_id: str, _checked: bool = True) -> None:
+        if tool_id == "smart":
+            self.assist_host.activate()
+        self.view.set_tool(tool_id)
+
     def cycle_tool(self) -> None:
         tools = [a for a in self._tool_actions() if a.isEnabled()]
         if tools:
@@ -273,6 +283,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             self.action_set.set_checked("view.dark_theme", apply_theme(app, loaded.settings.general.theme))
         self.action_set.rebind(_bindings(self.ctx))
+        self.assist_host.settings_changed()
         if save:
             self.bridge.run(self.ctx.runner.submit_io(save_user_settings, loaded), lambda _path: None,
                             lambda exc: self.status.showMessage(f"cannot save settings: {describe(exc)}", 8000))
@@ -354,6 +365,7 @@ class MainWindow(QMainWindow):
         settings.setValue("main_window/geometry", self.saveGeometry())
         settings.setValue("main_window/state", self.saveState())
         self.task_list.model.close()  # no new reads; queued writes still finish (AppContext.close)
+        self.assist_host.close()
         super().closeEvent(event)
 
 

@@ -15,6 +15,7 @@ from app.annotators.ontology import LabelSchema, parse_schema
 from app.context import AppContext
 from app.core.settings import LoadedSettings
 from app.core.tasks import TaskRunner
+from app.editing.outcomes import record_outcomes
 from app.editing.session import AssetSession
 from app.intake import ImportOptions, ImportReport, import_paths
 from app.store.records import Project, Task
@@ -77,4 +78,7 @@ def finish_task(ws: Workspace, task_id: int, target: str, author: str) -> Task:
         if task.state == "skipped":
             ws.tasks.transition(task_id, "pending")
         task = ws.tasks.transition(task_id, "in_progress", assignee=author)
-    return ws.tasks.transition(task_id, target, assignee=author)
+    task = ws.tasks.transition(task_id, target, assignee=author)
+    if target == "submitted":  # the human is done: what they did with each proposal is final
+        record_outcomes(ws, task.project_id, task.asset_id)
+    return task

@@ -39,10 +39,7 @@ class ViewCommands:
         self._apply_tool()
 
     def _media_path(self, session: AssetSession) -> Path:
-        path = Path(session.asset.path)
-        if session.asset.storage == "managed" and not path.is_absolute():
-            return (self.workspace_root or session.ws.root) / path
-        return path
+        return session.asset.media_path(self.workspace_root or session.ws.root)
 
     def fit(self) -> None:
         self.canvas.fit()

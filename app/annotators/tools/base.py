@@ -56,6 +56,8 @@ class Preview:
     path: tuple[tuple[float, float], ...] = ()  # an open path being drawn (polygon in progress)
     handles: tuple[tuple[float, float], ...] = ()
     cursor_ring: tuple[float, float, float] | None = None  # brush outline: (x, y, radius)
+    mask: Shape | None = None  # a proposed region, drawn translucent (a `Mask`)
+    prompt_points: tuple[tuple[float, float, bool], ...] = ()  # (x, y, positive) of a smart prompt
     hint: str = ""
 
 

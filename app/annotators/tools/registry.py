@@ -68,6 +68,9 @@ TOOLS: tuple[ToolSpec, ...] = (
              "Erase from a mask"),
     ToolSpec("tag", "Tag", "T", "tool-tag", "tag", "TagTool",
              "Tag the whole image with the current label"),
+    ToolSpec("smart", "Smart select", "S", "tool-smart", "smart", "SmartTool",
+             "Click the object (right-click: not this), or drag a box; Tab: next candidate, "
+             "Return: accept (SAM, or GrabCut without a checkpoint)"),
 )
 _BY_ID = {spec.id: spec for spec in TOOLS}
 

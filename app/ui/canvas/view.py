@@ -19,7 +19,7 @@ from app.ui.canvas.annotation_layer import AnnotationLayer, label_colour
 from app.ui.canvas.events import key_event, pointer_event
 from app.media.raster import Window
 from app.ui.canvas.image_item import ImageItem
-from app.ui.canvas.shape_paths import shape_path
+from app.ui.canvas.shape_paths import mask_image, shape_path
 
 MIN_ZOOM, MAX_ZOOM, WHEEL_STEP = 0.005, 64.0, 1.2
 _CURSORS = {"arrow": Qt.CursorShape.ArrowCursor, "cross": Qt.CursorShape.CrossCursor,
@@ -51,6 +51,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._window_from: tuple[QPointF, float, float] | None = None
         self._cursor_scene: QPointF | None = None
+        self._mask_cache: tuple[Any, Any] | None = None  # (Mask, its translucent image)
 
     # -- what is shown -------------------------------------------------------------------
 
@@ -269,6 +270,10 @@ class CanvasView(QGraphicsView):
 
     def _draw_preview(self, painter: QPainter, preview: Preview) -> None:
         colour = label_colour(self.session, self.session.label if self.session else "")
+        if preview.mask is not None:
+            self._draw_preview_mask(painter, preview.mask, colour)
+        for x, y, positive in preview.prompt_points:
+            self._draw_prompt_point(painter, x, y, positive)
         pen = QPen(colour, 1.6, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         painter.setPen(pen)
@@ -289,6 +294,21 @@ class CanvasView(QGraphicsView):
             x, y, r = preview.cursor_ring
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QPointF(x, y), r, r)
+
+    def _draw_preview_mask(self, painter: QPainter, mask: Any, colour: QColor) -> None:
+        # rendered once per proposed mask, not on every repaint (hover repaints often)
+        if self._mask_cache is None or self._mask_cache[0] is not mask:
+            self._mask_cache = (mask, mask_image(mask, colour, alpha=120))
+        drawn = self._mask_cache[1]
+        if drawn is not None:
+            image, where = drawn
+            painter.drawImage(where, image)
+
+    def _draw_prompt_point(self, painter: QPainter, x: float, y: float, positive: bool) -> None:
+        r = 5.0 / self.zoom
+        painter.setPen(QPen(QColor(255, 255, 255), 0))
+        painter.setBrush(QColor(22, 163, 74) if positive else QColor(220, 38, 38))
+        painter.drawEllipse(QPointF(x, y), r, r)
 
     def image_pixel(self, x: float, y: float) -> Any:
         """The raw value under (x, y) when the image item can tell (for the status bar)."""

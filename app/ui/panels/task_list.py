@@ -193,6 +193,13 @@ class TaskListPanel(QWidget):
         index = self.view.currentIndex()
         return self.model.row_at(index.row()) if index.isValid() else None
 
+    def rows_after_current(self, n: int) -> list[TaskListRow]:
+        """Up to `n` loaded rows after the current one, in list order (what prefetch encodes)."""
+        current = self.view.currentIndex()
+        start = current.row() + 1 if current.isValid() else 0
+        rows = (self.model.row_at(i) for i in range(start, min(start + n, self.model.rowCount())))
+        return [r for r in rows if r is not None]
+
     def select_row(self, row: int) -> bool:
         if not 0 <= row < self.model.rowCount():
             return False

@@ -1,0 +1,148 @@
+"""The window's side of pre-labeling: one `PrelabelAssist`, fed by the open task and the queue.
+
+The assist (model, embeddings, prefetch) is built on first need: when the smart tool is
+chosen, or at once when a SAM checkpoint is configured (the user asked for SAM, so the next
+tasks' embeddings should be ready before they open). Each session gets a `SessionAssist`, the
+`ProposalRequests` its smart tool talks to; answers return through the bridge and repaint the
+canvas. No model, disk or image work happens here: it all runs on the assist's threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.context import AppContext
+from app.editing.assist import PrelabelAssist
+from app.editing.session import AssetSession
+from app.store.records import media_path
+from app.ui.workers import Bridge, describe
+
+log = logging.getLogger(__name__)
+
+
+def _load_image(path: str) -> Any:
+    from app.media.raster_io import decode_full, read_info
+
+    return decode_full(read_info(path))
+
+
+class AssistHost(QObject):
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, ctx: AppContext, bridge: Bridge, *, repaint: Callable[[], None],
+                 upcoming: Callable[[int], list[Any]], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.bridge = ctx, bridge
+        self._repaint = repaint
+        self._upcoming = upcoming  # n -> the next n task rows after the open one, in queue order
+        self.assist: PrelabelAssist | None = None
+        self.session: AssetSession | None = None
+        self._active = False  # the smart tool was chosen in this window
+        self._opened: str | None = None  # sha256 the assist has open
+
+    @property
+    def settings(self) -> Any:
+        return self.ctx.settings.settings.prelabel
+
+    def _wanted(self) -> bool:
+        return self._active or self.settings.checkpoint is not None
+
+    def _ensure(self) -> PrelabelAssist:
+        if self.assist is None:
+            from app.models.registry import create
+
+            prelabel = self.settings
+            self.assist = PrelabelAssist(functools.partial(create, prelabel),
+                                         self.ctx.workspace.root / "cache" / "embeddings",
+                                         prefetch_ahead=prelabel.prefetch_ahead,
+                                         cache_bytes=prelabel.cache_disk_mb * 2**20)
+        return self.assist
+
+    # -- the window tells us -----------------------------------------------------------------
+
+    def attach(self, session: AssetSession | None) -> None:
+        """A new session is open: give it a `SessionAssist` and start its embedding."""
+        self.session, self._opened = session, None
+        if session is None or session.asset.modality != "image":
+            return
+        session.assist = SessionAssist(self, session)
+        if self._wanted():
+            self.open(session)
+
+    def activate(self) -> None:
+        """The smart tool was chosen: build the model now, and start on the open image."""
+        if not self._active:
+            self._active = True
+            self.bridge.run(self._ensure().preload(), lambda _m: None,
+                            lambda exc: self.message.emit(f"pre-labeling unavailable: {describe(exc)}"))
+        if self.session is not None and self._opened != self.session.asset.sha256:
+            self.open(self.session)
+
+    def open(self, session: AssetSession) -> None:
+        assist = self._ensure()
+        self._opened = session.asset.sha256
+        path = str(session.asset.media_path(self.ctx.workspace.root))
+        self.bridge.run(assist.open(session.asset.sha256, functools.partial(_load_image, path)),
+                        lambda _r: None, lambda exc: self.message.emit(f"pre-labeling: {describe(exc)}"))
+        if self.settings.prefetch_ahead > 0:
+            rows = [r for r in self._upcoming(self.settings.prefetch_ahead) if r.modality == "image"]
+            root = self.ctx.workspace.root
+            upcoming = [(r.sha256, functools.partial(_load_image, str(media_path(root, r.path, r.storage)))) for r in rows]
+            self.bridge.run(assist.schedule(upcoming), lambda _r: None, lambda exc: log.warning(
+                "prefetch schedule failed: %s", exc))
+
+    def settings_changed(self) -> None:
+        """Model, checkpoint or device may have changed: the next use builds a new assist."""
+        self.close()
+        if self.session is not None and self._wanted():
+            self.open(self.session)
+
+    def close(self) -> None:
+        old, self.assist, self._opened = self.assist, None, None
+        if old is not None:  # joining its threads may wait for a running encode: not on the GUI thread
+            threading.Thread(target=old.close, name="alaya-assist-close", daemon=True).start()
+
+
+class SessionAssist:
+    """The `ProposalRequests` of one session's smart tool."""
+
+    def __init__(self, host: AssistHost, session: AssetSession) -> None:
+        self.host, self.session = host, session
+
+    @property
+    def accept_as(self) -> str:
+        return str(self.host.settings.accept_as)
+
+    @property
+    def tolerance(self) -> float:
+        return float(self.host.settings.polygon_tolerance)
+
+    def request(self, *, positive: Sequence[Any], negative: Sequence[Any], box: Any, previous_logits: Any,
+                hover: bool, done: Callable[[Any], None]) -> None:
+        from app.models.base import Prompt
+
+        host = self.host
+        if host.session is not self.session:
+            return  # a tool of a session no longer shown
+        if host._opened != self.session.asset.sha256:
+            host.open(self.session)
+        assist = host._ensure()
+
+        def deliver(result: Any) -> None:
+            if host.session is self.session:
+                done(result)
+                host._repaint()
+
+        try:
+            prompt = Prompt(positive=tuple(positive), negative=tuple(negative), box=box,
+                            previous_logits=previous_logits)
+        except Exception as exc:  # noqa: BLE001 - a bad prompt is reported like a failed one
+            host.bridge.post(lambda: deliver(exc))
+            return
+        host.bridge.run(assist.propose(prompt, hover=hover), deliver, deliver)
