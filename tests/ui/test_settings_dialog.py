@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
 
 from app.core.settings import LoadedSettings, Source, load_settings
 from app.ui.dialogs.settings_dialog import LOCK_TEXT, SettingsDialog
@@ -100,3 +100,27 @@ def test_accepting_without_changes_writes_nothing(qtbot, tmp_path: Path) -> None
     qtbot.addWidget(dialog)
     dialog.apply_and_accept()
     assert dialog.result_settings is loaded and not loaded.user_file.exists()
+
+
+def test_the_pre_labeling_page_picks_model_checkpoint_device_and_tolerance(qtbot, tmp_path: Path) -> None:
+    loaded = load(tmp_path)
+    dialog = SettingsDialog(loaded)
+    qtbot.addWidget(dialog)
+    model = dialog.editor("prelabel.model").widget
+    assert isinstance(model, QComboBox)
+    assert [model.itemData(i) for i in range(model.count())] == ["grabcut", "sam", "sam_vit_l", "sam_vit_h"]
+    assert model.currentData() == "grabcut" and "Segment Anything ViT-B" in model.itemText(1)
+    device = dialog.editor("prelabel.device").widget
+    assert [device.itemData(i) for i in range(device.count())] == ["auto", "cpu", "cuda", "mps"]
+    assert dialog.editor("prelabel.checkpoint").browse_button is not None
+    tolerance = dialog.editor("prelabel.polygon_tolerance").widget
+    assert isinstance(tolerance, QDoubleSpinBox) and (tolerance.minimum(), tolerance.maximum()) == (0.0, 50.0)
+    weights = tmp_path / "sam_vit_b.pth"
+    model.setCurrentIndex(model.findData("sam"))
+    dialog.editor("prelabel.checkpoint").set_value(str(weights))
+    device.setCurrentIndex(device.findData("cpu"))
+    tolerance.setValue(1.25)
+    dialog.apply_and_accept()
+    saved = tomllib.loads(loaded.user_file.read_text(encoding="utf-8"))
+    assert saved["prelabel"] == {"model": "sam", "checkpoint": str(weights), "device": "cpu",
+                                 "polygon_tolerance": 1.25}

@@ -1,8 +1,8 @@
 """Editor widgets generated from a setting's pydantic field type.
 
 bool -> check box; Literal -> combo; int with ge/le -> spin box (an optional int gets an
-"automatic" entry one below its minimum); Path -> line edit with a browse button; str and URLs
--> line edit. Types with no generic editor (the shortcut bindings mapping) get None: they
+"automatic" entry one below its minimum); float -> decimal spin box; Path -> line edit with a
+browse button; str and URLs -> line edit; `prelabel.model` -> the installed pre-labelers. Types with no generic editor (the shortcut bindings mapping) get None: they
 have their own dialogs. An editor only converts; `LoadedSettings.update` validates.
 """
 
@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLineEdit,
@@ -58,18 +59,39 @@ class BoolEditor(SettingEditor):
 
 
 class ChoiceEditor(SettingEditor):
-    def __init__(self, choices: tuple[Any, ...], optional: bool) -> None:
+    def __init__(self, choices: tuple[Any, ...], optional: bool, names: dict[Any, str] | None = None) -> None:
         self.widget = QComboBox()
         if optional:
             self.widget.addItem("(unset)", None)
         for choice in choices:
-            self.widget.addItem(str(choice), choice)
+            self.widget.addItem((names or {}).get(choice, str(choice)), choice)
 
     def value(self) -> Any:
         return self.widget.currentData()
 
     def set_value(self, value: Any) -> None:
         self.widget.setCurrentIndex(max(0, self.widget.findData(value)))
+
+
+class FloatEditor(SettingEditor):
+    def __init__(self, low: float | None, high: float | None) -> None:
+        self.widget = QDoubleSpinBox()
+        self.widget.setDecimals(3)
+        self.widget.setSingleStep(0.05 if high is not None and high <= 1 else 0.5)
+        self.widget.setRange(low if low is not None else -1e9, high if high is not None else 1e9)
+
+    def value(self) -> float:
+        return float(self.widget.value())
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setValue(float(value))
+
+
+def _model_choices() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The pre-labelers this build knows (the registry imports no model code)."""
+    from app.models.registry import ENTRIES
+
+    return tuple(e.id for e in ENTRIES), {e.id: e.name for e in ENTRIES}
 
 
 class IntEditor(SettingEditor):
@@ -139,6 +161,12 @@ class PathEditor(TextEditor):
 def editor_for(key: str, info: FieldInfo) -> SettingEditor | None:
     """An editor for the setting `key`, or None when its type has no generic editor."""
     base, optional = _unwrap(info.annotation)
+    if key == "prelabel.model":  # a free name in the schema; here, the models installed
+        ids, names = _model_choices()
+        return ChoiceEditor(ids, optional, names)
+    if base is float:
+        low, high = _bounds(info)
+        return FloatEditor(low, high)
     if base is bool:
         return BoolEditor()
     if get_origin(base) is Literal:
