@@ -17,17 +17,46 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.annotators.masks import encode
+from app.annotators.shapes import Mask
+from app.core.heap import freeze_long_lived
 from app.models.base import PreLabeler, Prompt, Proposal
 from app.models.embedding_cache import EmbeddingCache
 from app.models.prefetch import LatestWins, Prefetcher
 
 log = logging.getLogger(__name__)
 Loader = Callable[[], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A proposal ready for the canvas: its mask also as RLE, encoded on the model's thread so
+    the GUI thread only draws it (a 1024-px mask takes milliseconds to encode)."""
+
+    proposal: Proposal
+    region: Mask | None  # None for an empty mask
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.proposal.mask
+
+    @property
+    def score(self) -> float:
+        return self.proposal.score
+
+    @property
+    def low_res_logits(self) -> np.ndarray | None:
+        return self.proposal.low_res_logits
+
+
+def _candidates(proposals: list[Proposal]) -> list[Candidate]:
+    return [Candidate(p, encode(p.mask) if p.mask.any() else None) for p in proposals]
 
 
 class PrelabelAssist:
@@ -60,14 +89,14 @@ class PrelabelAssist:
         """The next tasks in queue order, for prefetch; replaces the previous schedule."""
         return self._setup.submit(self._schedule, list(upcoming))
 
-    def propose(self, prompt: Prompt, *, hover: bool = False) -> Future[list[Proposal]]:
+    def propose(self, prompt: Prompt, *, hover: bool = False) -> Future[list[Candidate]]:
         """Proposals for `prompt` on the open asset; a newer call cancels this one if still waiting.
 
         A `hover` preview does not hold back prefetch (a click does, for a moment: on a CPU the
         encoder would share the cores with the decoder the human is waiting for)."""
         current = self._current
         if current is None:
-            failed: Future[list[Proposal]] = Future()
+            failed: Future[list[Candidate]] = Future()
             failed.set_exception(RuntimeError("no asset is open"))
             return failed
         return self._calls.submit(self._propose, current, prompt, hover)
@@ -106,6 +135,7 @@ class PrelabelAssist:
                     self.prefetcher = Prefetcher(labeler.prepare, self._cache,
                                                  max_ahead=max(1, self.prefetch_ahead))
                 self._labeler = labeler
+                freeze_long_lived()  # the model and its imports: keep full GCs off the GUI's back
             return self._labeler
 
     def _warm(self, sha256: str, loader: Loader) -> None:
@@ -122,20 +152,21 @@ class PrelabelAssist:
         key = labeler.cache_key  # type: ignore[attr-defined]
         self.prefetcher.schedule([(key(sha), loader) for sha, loader in upcoming])
 
-    def _propose(self, current: tuple[str, Loader], prompt: Prompt, hover: bool) -> list[Proposal]:
+    def _propose(self, current: tuple[str, Loader], prompt: Prompt, hover: bool) -> list[Candidate]:
         labeler = self.labeler()
         sha256, loader = current
         if self.prefetcher is None:
             state = self._memo_state(labeler, sha256, loader)
-            return labeler.propose(state, prompt)
+            return _candidates(labeler.propose(state, prompt))
         key = labeler.cache_key(sha256)  # type: ignore[attr-defined]
         state = self.prefetcher.get(key, loader, quiet=not hover)
         if state is None:  # superseded by a newer asset's request while waiting
             raise RuntimeError("the image changed before its embedding was ready")
         if hover:
-            return labeler.propose(state, prompt)
+            return _candidates(labeler.propose(state, prompt))
         with self.prefetcher.interactive():
-            return labeler.propose(state, prompt)
+            proposals = labeler.propose(state, prompt)
+        return _candidates(proposals)
 
     def _memo_state(self, labeler: PreLabeler, sha256: str, loader: Loader) -> Any:
         with self._state_lock:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.context import AppContext
 from app.editing.assist import PrelabelAssist
@@ -109,11 +109,24 @@ class AssistHost(QObject):
             threading.Thread(target=old.close, name="alaya-assist-close", daemon=True).start()
 
 
+HOVER_SETTLE_MS = 60  # a hover preview is asked for once the pointer rests this long
+
+
 class SessionAssist:
-    """The `ProposalRequests` of one session's smart tool."""
+    """The `ProposalRequests` of one session's smart tool.
+
+    Hover previews wait until the pointer settles: a pointer sweeping across the image would
+    otherwise keep the decoder busy non-stop, taking the CPU from the prefetch encoder and the
+    GUI, for previews nobody sees. Clicks go at once and drop a waiting hover.
+    """
 
     def __init__(self, host: AssistHost, session: AssetSession) -> None:
         self.host, self.session = host, session
+        self._hover: dict[str, Any] | None = None
+        self._hover_timer = QTimer()
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_SETTLE_MS)
+        self._hover_timer.timeout.connect(self._send_hover)
 
     @property
     def accept_as(self) -> str:
@@ -125,6 +138,23 @@ class SessionAssist:
 
     def request(self, *, positive: Sequence[Any], negative: Sequence[Any], box: Any, previous_logits: Any,
                 hover: bool, done: Callable[[Any], None]) -> None:
+        request = dict(positive=positive, negative=negative, box=box, previous_logits=previous_logits,
+                       hover=hover, done=done)
+        if hover:
+            self._hover = request
+            self._hover_timer.start()  # restarts: only the resting position is asked for
+            return
+        self._hover = None
+        self._hover_timer.stop()
+        self._send(**request)
+
+    def _send_hover(self) -> None:
+        request, self._hover = self._hover, None
+        if request is not None:
+            self._send(**request)
+
+    def _send(self, *, positive: Sequence[Any], negative: Sequence[Any], box: Any, previous_logits: Any,
+              hover: bool, done: Callable[[Any], None]) -> None:
         from app.models.base import Prompt
 
         host = self.host

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.context import AppContext
 from app.core.errors import AlayaError
+from app.core.heap import freeze_long_lived
 from app.core.history import HISTORY_CHANGED
 from app.core.settings import save_user_settings
 from app.editing.session import NOTIFIED, SAVE_STATE_CHANGED, SELECTION_CHANGED, AssetSession
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.refresh_actions()
         self.project_switcher.reload()
+        freeze_long_lived()  # start-up objects live all session: full GCs need not walk them
 
     # -- building -----------------------------------------------------------------------
 

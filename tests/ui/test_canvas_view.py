@@ -159,3 +159,21 @@ def test_ctrl_right_drag_sets_window_level_of_a_16_bit_image(qtbot, tmp_path: Pa
     view.reset_window()
     assert item.window == auto
     ws.close()
+
+
+def test_mask_image_is_the_translucent_label_colour_inside_and_clear_outside(qtbot) -> None:
+    import numpy as np
+    from PySide6.QtGui import QColor
+
+    from app.annotators.masks import encode
+    from app.ui.canvas.shape_paths import mask_image
+
+    bits = np.zeros((40, 60), bool)
+    bits[10:20, 5:30] = True
+    bits[12, 7] = False  # a hole
+    image, where = mask_image(encode(bits), QColor(200, 100, 50), alpha=110)
+    assert (where.x(), where.y(), where.width(), where.height()) == (5, 10, 25, 10)
+    inside, hole = image.pixelColor(0, 0), image.pixelColor(2, 2)
+    got = (inside.red(), inside.green(), inside.blue())
+    assert inside.alpha() == 110 and max(abs(a - b) for a, b in zip(got, (200, 100, 50))) <= 1  # premultiplied
+    assert hole.alpha() == 0

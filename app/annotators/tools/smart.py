@@ -41,6 +41,7 @@ class Candidate(Protocol):
     mask: Any  # (H, W) bool array
     score: float
     low_res_logits: Any  # or None
+    # optional `region`: the mask as a `Mask`, when the host encoded it off this thread
 
 
 class ProposalRequests(Protocol):
@@ -225,6 +226,8 @@ class SmartTool(Tool):
         candidate = self.shown()
         if candidate is None:
             return None
+        if hasattr(candidate, "region"):
+            return candidate.region  # type: ignore[no-any-return]
         key = id(candidate)
         if key not in self._masks:  # encoded once per candidate, not per repaint
             self._masks = {key: encode(candidate.mask) if candidate.mask.any() else None}

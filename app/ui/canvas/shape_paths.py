@@ -43,13 +43,15 @@ def mask_image(mask: Mask, colour: QColor, alpha: int = 110) -> tuple[QImage, QR
     if box is None:
         return None
     x1, y1, x2, y2 = (int(v) for v in box)
-    pixels = decode(mask)[y1:y2, x1:x2]
-    rgba = np.zeros((*pixels.shape, 4), np.uint8)
-    a = alpha / 255.0
-    # Format_ARGB32_Premultiplied is B, G, R, A in memory on little-endian machines
-    rgba[pixels] = (int(colour.blue() * a), int(colour.green() * a), int(colour.red() * a), alpha)
-    image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0],
-                   QImage.Format.Format_ARGB32_Premultiplied).copy()  # own the pixels
+    pixels = np.ascontiguousarray(decode(mask)[y1:y2, x1:x2], dtype=np.uint8)
+    # 0/1 bytes with a two-colour table, converted by Qt in C++: no per-pixel numpy work, and
+    # the conversion runs with the GIL released, so the GUI thread does not hold up workers
+    indexed = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                     QImage.Format.Format_Indexed8)
+    fill = QColor(colour)
+    fill.setAlpha(alpha)
+    indexed.setColorTable([0, fill.rgba()])
+    image = indexed.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)  # owns its pixels
     return image, QRectF(x1, y1, x2 - x1, y2 - y1)
 
 
