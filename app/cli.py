@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import platformdirs
 import typer
 
+from app.cli_formats import export, import_annotations
 from app.cli_models import models_cli, prelabel
 from app.context import AppContext
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
@@ -26,6 +27,8 @@ cli.add_typer(projects_cli, name="projects")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(models_cli, name="models")
 cli.command("prelabel")(prelabel)
+cli.command("export")(export)
+cli.command("import-annotations")(import_annotations)
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "canvas_image": "bench.bench_canvas_image",
     "grabcut": "bench.bench_grabcut",
     "sam": "bench.bench_sam",
+    "formats": "bench.bench_formats",
 }
 
 

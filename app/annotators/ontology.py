@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -24,6 +23,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.errors import NotFoundError, ValidationError
+from app.core.files import write_text_atomic
 
 ShapeKind = Literal["box", "rotated_box", "polygon", "polyline", "points", "mask", "tag"]
 SHAPE_KINDS: tuple[str, ...] = get_args(ShapeKind)
@@ -242,17 +242,7 @@ def dump_schema(schema: LabelSchema, path: str | os.PathLike[str]) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    # Write beside the target and rename: a crash leaves the old file or the new, never half.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)  # a crash leaves the old file or the new, never half
 
 
 def _format_of(path: Path) -> str:

@@ -320,6 +320,9 @@ class Tag:
 Shape: TypeAlias = Box | RotatedBox | Polygon | Polyline | Points | Mask | Tag
 SHAPE_TYPES: dict[str, type[Any]] = {
     cls.kind: cls for cls in (Box, RotatedBox, Polygon, Polyline, Points, Mask, Tag)}
+# Whole tracks and audio segments, stored as annotations (`timeline`); not in SHAPE_TYPES,
+# which is what keyframes, the image tools and the canvas accept.
+TIMELINE_KINDS = ("track", "segment")
 
 
 def rle_run_lengths(counts: str, where: str = "counts") -> list[int]:
@@ -376,6 +379,10 @@ def shape_from_dict(data: Any, *, where: str = "shape") -> Shape:
         raise ValidationError("missing field", where=f"{where}.kind")
     kind = data["kind"]
     cls = SHAPE_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None and kind in TIMELINE_KINDS:
+        from app.annotators.timeline import TIMELINE_SHAPE_TYPES  # it builds on this module
+
+        cls = TIMELINE_SHAPE_TYPES[kind]
     if cls is None:
         raise ValidationError(f"unknown shape kind {kind!r}", where=f"{where}.kind")
     return _construct(cls, {k: v for k, v in data.items() if k != "kind"}, where)

@@ -9,16 +9,14 @@ scalars and flat lists, plus sub-tables of scalars (`[shortcuts.bindings]`), whi
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
-from contextlib import suppress
 from pathlib import Path, PurePath
 from typing import Any
 
 from app.core.errors import StorageError, ValidationError
+from app.core.files import write_text_atomic
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SHORT_ESCAPES = {
@@ -72,38 +70,12 @@ def dumps(data: Mapping[str, Any], *, header: str = "") -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves either the old or the new file.
-
-    The temporary file is created by `mkstemp`, so the result is private to the user
-    (0600): settings can hold a proxy URL with credentials.
-    """
+    """Replace `path` with `text` so that a crash leaves either the old or the new file, private
+    to the user (0600): settings can hold a proxy URL with credentials."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
+        write_text_atomic(path, text, private=True)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Without this the rename itself may be lost on power failure (POSIX only).
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _key(key: str) -> str:

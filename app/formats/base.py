@@ -63,6 +63,8 @@ class Dataset:
     labels: list[str] = field(default_factory=list)  # order matters: COCO ids, YOLO indices
     items: list[Item] = field(default_factory=list)
     schema: LabelSchema | None = None  # kept by formats that can (native)
+    # free-form; by convention meta["skipped"] lists "file:line: why" for what an importer read
+    # but could not turn into annotations (the CLI prints it with the import's own skips)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def label_index(self) -> dict[str, int]:

@@ -21,6 +21,7 @@ _MODULES: dict[str, str] = {
     "labelme": "labelme",
     "rttm": "rttm",
     "textgrid": "textgrid",
+    "textgrid-short": "textgrid",
     "audacity": "audacity",
 }
 

@@ -7,7 +7,8 @@ either the old head or the new one, never a mix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,10 +16,13 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.annotators.annotation import Annotation
+from app.annotators.shapes import TIMELINE_KINDS
 from app.core.errors import ConflictError, NotFoundError
 from app.store._rows import utcnow
 from app.store.db import Database
-from app.store.tables import AnnotationRow, OutboxRow
+from app.store.tables import AnnotationRow, AssetRow, OutboxRow
+
+ImportGroup = tuple[int | None, Sequence[Annotation]]  # (task id, annotations of one asset)
 
 
 def idempotency_key(annotation_id: str, version: int) -> str:
@@ -117,11 +121,56 @@ class AnnotationRepository:
             return _append(conn, current, task_id=None, deleted=True, expected_version=None)
 
     def for_asset(self, asset_id: int) -> list[Annotation]:
+        """The shapes an editor draws: every head except whole tracks and audio segments."""
+        return self._heads(asset_id, AnnotationRow.kind.not_in(TIMELINE_KINDS))
+
+    def timeline_for_asset(self, asset_id: int) -> list[Annotation]:
+        """Whole tracks and audio segments (`annotators.timeline` turns them back into both)."""
+        return self._heads(asset_id, AnnotationRow.kind.in_(TIMELINE_KINDS))
+
+    def _heads(self, asset_id: int, kinds: Any) -> list[Annotation]:
         with self.db.read() as s:
             rows = s.scalars(select(AnnotationRow).where(
                 AnnotationRow.asset_id == asset_id, AnnotationRow.is_head.is_(True),
-                AnnotationRow.deleted.is_(False)).order_by(AnnotationRow.row_id))
+                AnnotationRow.deleted.is_(False), kinds).order_by(AnnotationRow.row_id))
             return [_from_row(r) for r in rows]
+
+    def heads_for_project(self, project_id: int) -> dict[int, list[Annotation]]:
+        """Every live head of every asset of a project, by asset id (exports): one query."""
+        stmt = (select(_ANN.c.payload, _ANN.c.version, _ANN.c.asset_id)
+                .join(AssetRow.__table__, AssetRow.__table__.c.id == _ANN.c.asset_id)
+                .where(AssetRow.__table__.c.project_id == project_id, _ANN.c.is_head.is_(True),
+                       _ANN.c.deleted.is_(False))
+                .order_by(_ANN.c.asset_id, _ANN.c.row_id))
+        out: dict[int, list[Annotation]] = {}
+        with self.db.read() as s:
+            for row in s.execute(stmt):
+                out.setdefault(row.asset_id, []).append(_from_row(row))
+        return out
+
+    def import_groups(self, groups: Sequence[ImportGroup], *,
+                      progress: Callable[[int, int], None] | None = None) -> list[Annotation]:
+        """Every group in ONE transaction: any error (or an exception from `progress`, called
+        after each group) leaves nothing written.
+
+        An import copies: an annotation whose id already belongs to another asset, or that
+        repeats within the import, is stored under a fresh id; one whose id is already on the
+        same asset becomes its next version (re-importing an edited native export updates).
+        """
+        ids = {a.asset_id for _, anns in groups for a in anns}
+        saved: list[Annotation] = []
+        with _missing_asset_is_not_found(ids), self.db.write_connection() as conn:
+            owners = _owners(conn, [a.id for _, anns in groups for a in anns])
+            seen: set[str] = set()
+            for done, (task_id, anns) in enumerate(groups, 1):
+                for ann in anns:
+                    if ann.id in seen or owners.get(ann.id, ann.asset_id) != ann.asset_id:
+                        ann = ann.replace(id=uuid.uuid4().hex)
+                    seen.add(ann.id)
+                    saved.append(_append(conn, ann, task_id=task_id, deleted=False, expected_version=None))
+                if progress is not None:
+                    progress(done, len(groups))
+        return saved
 
     def get(self, annotation_id: str) -> Annotation:
         with self.db.read() as s:
@@ -144,6 +193,16 @@ class AnnotationRepository:
                                                            AnnotationRow.is_head.is_(True))
                                .values(task_id=task_id))
             return int(result.rowcount or 0)
+
+
+def _owners(conn: Connection, annotation_ids: list[str], chunk: int = 500) -> dict[str, int]:
+    """The asset of each of these ids that the store already holds."""
+    found: dict[str, int] = {}
+    for i in range(0, len(annotation_ids), chunk):
+        rows = conn.execute(select(_ANN.c.annotation_id, _ANN.c.asset_id).where(
+            _ANN.c.annotation_id.in_(annotation_ids[i:i + chunk]), _ANN.c.is_head.is_(True)))
+        found.update((r.annotation_id, r.asset_id) for r in rows)
+    return found
 
 
 def _from_row(row: Any) -> Annotation:

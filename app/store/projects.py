@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.annotators.ontology import LabelSchema
+from app.annotators.ontology import LabelSchema, parse_schema
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.store._rows import to_record, utcnow
 from app.store.db import Database
@@ -115,6 +115,11 @@ class SchemaRepository:
                 .limit(1)
             )
             return None if row is None else to_record(row, SchemaVersion)
+
+    def current_schema(self, project_id: int) -> LabelSchema | None:
+        """The current version, parsed; None for a project without a schema."""
+        stored = self.current(project_id)
+        return None if stored is None else parse_schema(stored.body, source=f"schema v{stored.version}")
 
     def get(self, project_id: int, version: int) -> SchemaVersion:
         with self.db.read() as s:

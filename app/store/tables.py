@@ -143,6 +143,10 @@ class TaskRow(Base):
     updated_at: Mapped[datetime]
 
 
+# The task list's order (TaskRepository.list, task_queries) without a sort.
+Index("ix_tasks_project_priority", TaskRow.project_id, TaskRow.priority.desc(), TaskRow.id)
+
+
 class AnnotationRow(Base):
     """One version of one annotation; rows are never updated except for the head flag."""
 

@@ -11,7 +11,6 @@ commands to it and opens each asset's image.
 
 from __future__ import annotations
 
-import getpass
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.context import AppContext
 from app.core.errors import AlayaError
 from app.core.heap import freeze_long_lived
+from app.core.identity import local_user
 from app.core.history import HISTORY_CHANGED
 from app.core.settings import save_user_settings
 from app.editing.session import NOTIFIED, SAVE_STATE_CHANGED, SELECTION_CHANGED, AssetSession
@@ -68,11 +68,6 @@ def _make_panels() -> dict[str, QWidget]:
             "annotation_list": AnnotationList(), "history_panel": HistoryPanel()}
 
 
-def _author() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "local"
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +77,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APPLICATION)
         self.ctx = ctx
         self.bridge = bridge or Bridge(self)
-        self.opener = AssetOpener(ctx, self.bridge, author=author or _author(), parent=self)
+        self.opener = AssetOpener(ctx, self.bridge, author=author or local_user(), parent=self)
         self.edit_ops = EditOps()
         self._session_subscriptions: list[Callable[[], None]] = []
         self._build_central()

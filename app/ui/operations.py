@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.annotators.ontology import LabelSchema, parse_schema
 from app.context import AppContext
 from app.core.settings import LoadedSettings
 from app.core.tasks import TaskRunner
@@ -48,16 +47,13 @@ def import_folder(ctx: AppContext, folder: Path, project_name: str | None = None
     return project, report
 
 
-def project_schema(ws: Workspace, project_id: int) -> LabelSchema | None:
-    stored = ws.schemas.current(project_id)
-    return None if stored is None else parse_schema(stored.body, source=f"schema v{stored.version}")
 
 
 def load_session(ws: Workspace, runner: TaskRunner, asset_id: int, task_id: int | None, *, author: str,
                  undo_budget_bytes: int, post: Callable[[Callable[[], None]], None]) -> AssetSession:
     """Read an asset, its annotations and its project's schema (I/O pool)."""
     asset = ws.assets.get(asset_id)
-    return AssetSession.load(ws, runner, asset_id, author=author, schema=project_schema(ws, asset.project_id),
+    return AssetSession.load(ws, runner, asset_id, author=author, schema=ws.schemas.current_schema(asset.project_id),
                              task_id=task_id, undo_budget_bytes=undo_budget_bytes, post=post)
 
 

@@ -24,7 +24,6 @@ from app.context import AppContext
 from app.store.tables import TASK_STATES
 from app.store.task_queries import TaskFilter, TaskListRow, TaskQueries
 from app.store.workspace import Workspace
-from app.ui.operations import project_schema
 from app.ui.panels.task_model import NAME_COLUMN, THUMB_COLUMN, TaskTableModel
 from app.ui.panels.thumbnails import THUMB_SIZE, ThumbnailCache
 from app.ui.workers import Bridge
@@ -36,7 +35,7 @@ ALL, UNLABELLED = "", "\0unlabelled"
 
 def label_choices(ws: Workspace, project_id: int) -> list[str]:
     """The schema's classes, then any other label in use (worker thread: reads the store)."""
-    schema = project_schema(ws, project_id)
+    schema = ws.schemas.current_schema(project_id)
     names = list(schema.class_names) if schema is not None else []
     return names + [label for label in TaskQueries(ws.db).labels(project_id) if label not in names]
 
