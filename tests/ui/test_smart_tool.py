@@ -32,6 +32,7 @@ from tests.ui.canvas_fixtures import at, drag
 from tests.ui.test_main_window import make_window, opened, sample_template, sample_ws, with_rows  # noqa: F401
 
 STALL_BUDGET_S = 0.050
+LOAD_STALL_BUDGET_S = 0.250
 CIRCLE = ((320, 240), 80)
 
 
@@ -140,24 +141,24 @@ def test_the_gui_never_stalls_while_sam_encodes_in_the_background(qtbot, make_wi
     torch.save(slow_sam().state_dict(), checkpoint)
     window = with_rows(qtbot, make_window(sample_ws), 12)
     session = _open_first(qtbot, window)
-    assist = PrelabelAssist(lambda: SamPreLabeler(checkpoint, "slow_1024", "cpu"), tmp_path / "emb",
-                            prefetch_ahead=3)
+    assist = PrelabelAssist(lambda: SamPreLabeler(checkpoint, "slow_1024", "cpu", decoder_cache=tmp_path / "dec"),
+                            tmp_path / "emb", prefetch_ahead=3)
     window.assist_host.assist = assist  # the window's host drives it exactly as a configured SAM
     window.canvas.fit()
 
-    gaps: list[float] = []
+    gaps: dict[str, list[float]] = {"loading": [], "encoding": []}
     last = [time.perf_counter()]
 
     def tick() -> None:
         now = time.perf_counter()
-        gaps.append(now - last[0])
+        gaps["loading" if assist._labeler is None else "encoding"].append(now - last[0])
         last[0] = now
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.timeout.connect(tick)
     timer.start(5)
-    window.action_set["tool.smart"].trigger()  # builds SAM, encodes this image, prefetches 3 more
+    window.action_set["tool.smart"].trigger()  # loads SAM, encodes this image, prefetches 3 more
     tool = window.canvas.tool
     w, h = session.image_size
     rng = np.random.default_rng(0)
@@ -176,9 +177,13 @@ def test_the_gui_never_stalls_while_sam_encodes_in_the_background(qtbot, make_wi
     busy_s = time.monotonic() - started
     assert assist.prefetcher is not None and assist.prefetcher.encoded >= 4, "the encoder did not run"
     assert tool.preview() is not None and tool.preview().mask is not None  # hover got its answer
-    worst = max(gaps[1:])
+    encoding = gaps["encoding"][1:]
+    worst = max(encoding)
     assert worst < STALL_BUDGET_S, (f"event loop stalled {worst * 1000:.0f} ms during {busy_s:.1f} s of "
-                                    f"background encoding (p99 {np.percentile(gaps, 99) * 1000:.0f} ms)")
+                                    f"background encoding (p99 {np.percentile(encoding, 99) * 1000:.0f} ms)")
+    # loading the model (checkpoint checks, decoder export) is a one-off on first use; it must
+    # not freeze the window either, though a 1 s full GC once did (see app.core.heap)
+    assert max(gaps["loading"][1:], default=0.0) < LOAD_STALL_BUDGET_S
     labeler = assist.labeler()
     upcoming = window.task_list.rows_after_current(3)
     cache = assist.prefetcher.cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from app.models.embedding_cache import Embedding, EmbeddingCache, EmbeddingKey
-from app.models.prefetch import LatestWins, Prefetcher
+from app.models.prefetch import BACKGROUND_NICENESS, LatestWins, Prefetcher
 
 
 class FakeEncoder:
@@ -250,5 +252,42 @@ def test_get_is_never_delayed_by_the_idle_rule(tmp_path: Path, enc: FakeEncoder)
             t0 = time.monotonic()
             assert p.get(k(0), enc.loader(0), timeout=10) is not None
             assert time.monotonic() - t0 < 5
+    finally:
+        p.close()
+
+
+def test_a_hover_get_does_not_hold_back_background_work(tmp_path: Path, enc: FakeEncoder) -> None:
+    p = Prefetcher(enc, EmbeddingCache(tmp_path), max_ahead=2, idle_s=0.2)
+    try:
+        p.schedule([(k(2), enc.loader(2))])
+        deadline = time.monotonic() + 10
+        while 2 not in enc.order and time.monotonic() < deadline:
+            p.get(k(9), None, wait=False, quiet=False)  # a pointer sweeping: hover previews
+            time.sleep(0.02)
+        assert 2 in enc.order  # the sweep never starved the prefetch
+        p.schedule([(k(3), enc.loader(3))])
+        for _ in range(20):  # clicks every 20 ms (quiet by default) do hold it back
+            p.get(k(9), None, wait=False)
+            time.sleep(0.02)
+        assert 3 not in enc.order
+    finally:
+        p.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_encoder_thread_yields_the_cpu_to_interactive_threads(tmp_path: Path, enc: FakeEncoder) -> None:
+    p = Prefetcher(enc, EmbeddingCache(tmp_path))
+    try:
+        seen: list[int] = []
+        enc_call = enc.__call__
+
+        def encode(image: np.ndarray) -> Embedding:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return enc_call(image)
+
+        p.encode_fn = encode
+        assert p.get(k(0), enc.loader(0), timeout=10) is not None
+        assert seen and seen[0] >= min(19, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < seen[0]  # only that thread
     finally:
         p.close()
