@@ -28,7 +28,7 @@ from app.core.errors import ValidationError
 from app.formats.base import (
     DEFAULT_SUBSET, Dataset, ExportReport, Item, Progress, located_in,
 )
-from app.formats.native import atomic_file
+from app.core.files import atomic_file
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".caf",
                   ".m4a", ".aac")

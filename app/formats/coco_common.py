@@ -23,7 +23,8 @@ from app.core.errors import ValidationError
 from app.formats.base import (
     DEFAULT_SUBSET, Dataset, ExportReport, Item, Progress,
 )
-from app.formats.native import atomic_file, dumps, in_file, read_json
+from app.core.files import atomic_file
+from app.formats.native import dumps, in_file, read_json
 
 CROWD = "iscrowd"  # the annotation attribute that carries COCO's iscrowd flag
 _SAFE_SUBSET = re.compile(r"^[\w][\w.-]*$")

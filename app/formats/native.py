@@ -20,7 +20,7 @@ from app.annotators.ontology import parse_schema
 from app.annotators.shapes import check_fields, integer, items, located, real
 from app.annotators.video.tracks import track_from_dict
 from app.core.errors import ValidationError
-from app.core.files import atomic_file  # noqa: F401 - re-exported: format modules import it from here
+from app.core.files import atomic_file
 from app.formats.base import (
     DEFAULT_SUBSET, Dataset, ExportReport, Item, Progress, count_shapes, located_in,
 )

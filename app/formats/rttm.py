@@ -37,7 +37,7 @@ from app.annotators.audio.segments import Segment, sort_segments
 from app.core.errors import ValidationError
 from app.formats import audio_common as common
 from app.formats.base import DEFAULT_SUBSET, Dataset, ExportReport, Item, Progress, located_in
-from app.formats.native import atomic_file
+from app.core.files import atomic_file
 
 NA = "<NA>"
 SUFFIX = ".rttm"
