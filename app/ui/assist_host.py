@@ -68,6 +68,8 @@ class AssistHost(QObject):
 
     def attach(self, session: AssetSession | None) -> None:
         """A new session is open: give it a `SessionAssist` and start its embedding."""
+        if self.session is not None and isinstance(self.session.assist, SessionAssist):
+            self.session.assist.close()
         self.session, self._opened = session, None
         if session is None or session.asset.modality != "image":
             return
@@ -104,6 +106,8 @@ class AssistHost(QObject):
             self.open(self.session)
 
     def close(self) -> None:
+        if self.session is not None and isinstance(self.session.assist, SessionAssist):
+            self.session.assist.close()
         old, self.assist, self._opened = self.assist, None, None
         if old is not None:  # joining its threads may wait for a running encode: not on the GUI thread
             threading.Thread(target=old.close, name="alaya-assist-close", daemon=True).start()
@@ -123,7 +127,7 @@ class SessionAssist:
     def __init__(self, host: AssistHost, session: AssetSession) -> None:
         self.host, self.session = host, session
         self._hover: dict[str, Any] | None = None
-        self._hover_timer = QTimer()
+        self._hover_timer = QTimer(host)  # dies with the window, never fires into a closed one
         self._hover_timer.setSingleShot(True)
         self._hover_timer.setInterval(HOVER_SETTLE_MS)
         self._hover_timer.timeout.connect(self._send_hover)
@@ -148,9 +152,15 @@ class SessionAssist:
         self._hover_timer.stop()
         self._send(**request)
 
+    def close(self) -> None:
+        """The session is no longer shown: drop a waiting hover and the timer."""
+        self._hover = None
+        self._hover_timer.stop()
+        self._hover_timer.deleteLater()
+
     def _send_hover(self) -> None:
         request, self._hover = self._hover, None
-        if request is not None:
+        if request is not None and self.host.session is self.session:
             self._send(**request)
 
     def _send(self, *, positive: Sequence[Any], negative: Sequence[Any], box: Any, previous_logits: Any,
