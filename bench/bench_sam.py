@@ -4,7 +4,10 @@ the weights), saved as a checkpoint and loaded through `SamPreLabeler` like a re
 Figures (issue 4):
 - encoder time per 1024-px image (reported, no target);
 - decoder latency per click with a cached embedding: p50 <= 50 ms, p95 <= 100 ms; baseline:
-  the same click re-encoding the image each time, as tools without an embedding cache do;
+  the same click re-encoding the image each time, as tools without an embedding cache do. On a
+  CPU the decoder runs in onnxruntime; the same clicks through segment-anything's torch decoder
+  are measured in the same run, interleaved object by object (so a noisy neighbour on a shared
+  CPU hits both alike), and reported as their own rows; so is the one-off ONNX export time;
 - a simulated labeling session (20 images, `--quick` 3) with a human dwell of 1.5x the encoder
   time per image: median wait for the first mask after opening an image <= 100 ms with
   prefetch; baseline in the same run: encoding on demand when the image opens (labelme).
@@ -26,6 +29,8 @@ import numpy as np
 
 from bench.harness import Measurement
 
+_PER_OBJECT = 6  # clicks on one object before the next
+
 
 def _images(n: int, seed: int = 3) -> list[np.ndarray]:
     """1024x768 BGR images with a few shapes; content does not change SAM's speed."""
@@ -44,29 +49,30 @@ def _images(n: int, seed: int = 3) -> list[np.ndarray]:
     return out
 
 
-def _model(folder: Path, device: str):
+def _model(folder: Path, device: str, decoder: str = "auto"):
     import torch
     from segment_anything import sam_model_registry
 
     from app.models.sam import SamPreLabeler
 
-    torch.manual_seed(0)
     path = folder / "sam_vit_b_random.pth"
-    torch.save(sam_model_registry["vit_b"](checkpoint=None).state_dict(), path)
-    t0 = time.perf_counter()
-    model = SamPreLabeler(path, "vit_b", device)
+    if not path.exists():
+        torch.manual_seed(0)
+        torch.save(sam_model_registry["vit_b"](checkpoint=None).state_dict(), path)
+    t0 = time.perf_counter()  # a fresh export folder: the export is part of the first load
+    model = SamPreLabeler(path, "vit_b", device, decoder=decoder, decoder_cache=folder / "decoders")
     return model, time.perf_counter() - t0
 
 
-def _clicks(model, emb, n: int) -> list[float]:
+def _clicks(model, emb, n: int, seed: int = 1) -> list[float]:
     """A click sequence as a human makes it: points added one by one, logits fed back."""
     from app.models.base import Prompt
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     h, w = emb.original_size
     times, pos, neg, logits = [], [], [], None
     for i in range(n):
-        if i % 6 == 0:
+        if i % _PER_OBJECT == 0:
             pos, neg, logits = [], [], None  # next object
         pt = (float(rng.uniform(0, w)), float(rng.uniform(0, h)))
         (neg if i % 3 == 2 else pos).append(pt)
@@ -76,6 +82,15 @@ def _clicks(model, emb, n: int) -> list[float]:
         props = model.propose(emb, Prompt(positive=tuple(pos), negative=tuple(neg), previous_logits=logits))
         times.append(time.perf_counter() - t0)
         logits = props[0].low_res_logits
+    return times
+
+
+def _interleaved_clicks(models: list, emb, n: int) -> list[list[float]]:
+    """The same click sequences on each model, alternating object by object."""
+    times: list[list[float]] = [[] for _ in models]
+    for block in range(-(-n // _PER_OBJECT)):
+        for model, out in zip(models, times):
+            out += _clicks(model, emb, min(_PER_OBJECT, n - block * _PER_OBJECT), seed=block)
     return times
 
 
@@ -158,25 +173,34 @@ def run(quick: bool) -> list[Measurement]:
     with tempfile.TemporaryDirectory(prefix="bench-sam-") as tmp:
         folder = Path(tmp)
         model, load_s = _model(folder, device)
+        torch_model, _ = _model(folder, device, decoder="torch")  # baseline decoder, same weights
         images = _images(n_session + n_baseline)
         model.prepare(images[0][:64, :64])  # warm-up: first-call allocations, kernels
         base_waits, encodes = _on_demand_session(model, images[n_session:])
         enc = statistics.median(encodes)
         emb = model.prepare(images[0])
-        _clicks(model, emb, 3)  # warm-up
-        clicks = _clicks(model, emb, n_clicks)
+        _interleaved_clicks([model, torch_model], emb, 3)  # warm-up
+        clicks, torch_clicks = _interleaved_clicks([model, torch_model], emb, n_clicks)
+        del torch_model
         waits, busy, background = _prefetch_session(model, images[:n_session], 1.5 * enc, folder)
 
-    where = {"device": model.device, "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count() or 0}
-    return [
+    where = {"device": model.device, "decoder": model.decoder_backend, "torch_threads": torch.get_num_threads(),
+             "cpus": os.cpu_count() or 0}
+    vs_torch = {"clicks": len(clicks), "torch_decoder_p50_ms": round(_ms(torch_clicks), 1),
+                "torch_decoder_p95_ms": round(_p95(torch_clicks), 1)}
+    rows = [
         Measurement("sam_vit_b_encoder_1024px", "ms", enc * 1000, None, higher_is_better=False,
                     details=where | {"images": len(encodes), "checkpoint_load_s": round(load_s, 2)}),
         Measurement("sam_click_p50_cached", "ms", _ms(clicks), 50, baseline=_ms(base_waits),
                     baseline_label="re-encode on every click", higher_is_better=False,
-                    details=where | {"clicks": len(clicks)}),
+                    details=where | vs_torch),
         Measurement("sam_click_p95_cached", "ms", _p95(clicks), 100, baseline=_p95(base_waits),
                     baseline_label="re-encode on every click", higher_is_better=False,
-                    details=where | {"clicks": len(clicks)}),
+                    details=where | vs_torch),
+        Measurement("sam_click_p50_torch_decoder", "ms", _ms(torch_clicks), None, higher_is_better=False,
+                    details=where | {"decoder": "torch", "clicks": len(torch_clicks)}),
+        Measurement("sam_click_p95_torch_decoder", "ms", _p95(torch_clicks), None, higher_is_better=False,
+                    details=where | {"decoder": "torch", "clicks": len(torch_clicks)}),
         Measurement("sam_first_mask_wait_median", "ms", _ms(waits), 100, baseline=_ms(base_waits),
                     baseline_label="encode on demand when the image opens", higher_is_better=False,
                     details=where | {"images": len(waits), "dwell_ms": round(1500 * enc),
@@ -186,3 +210,7 @@ def run(quick: bool) -> list[Measurement]:
                                      "click_p50_while_prefetching_ms": round(_ms(busy), 1) if busy else "-",
                                      "click_p95_while_prefetching_ms": round(_p95(busy), 1) if busy else "-"}),
     ]
+    if model.onnx_decoder is not None and model.onnx_decoder.export_s is not None:
+        rows.append(Measurement("sam_decoder_onnx_export", "s", model.onnx_decoder.export_s, None,
+                                higher_is_better=False, details=where | {"checkpoint_load_s": round(load_s, 2)}))
+    return rows

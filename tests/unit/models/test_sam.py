@@ -11,52 +11,33 @@ import hashlib
 import pickle
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 from app.core.errors import ValidationError
 from app.models import sam as sam_mod
 from app.models.base import Prompt, PreLabeler
 from app.models.embedding_cache import EmbeddingCache
-from app.models.sam import SamPreLabeler, load_checkpoint, pick_device, register_architecture
-
-
-def tiny_sam(embed_dim: int = 32, img_size: int = 64, patch: int = 8) -> Sam:
-    grid = img_size // patch
-    return Sam(
-        image_encoder=ImageEncoderViT(
-            img_size=img_size, patch_size=patch, embed_dim=embed_dim, depth=1, num_heads=2, mlp_ratio=2,
-            out_chans=32, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            use_rel_pos=True, window_size=4, global_attn_indexes=(0,)),
-        prompt_encoder=PromptEncoder(embed_dim=32, image_embedding_size=(grid, grid),
-                                     input_image_size=(img_size, img_size), mask_in_chans=4),
-        mask_decoder=MaskDecoder(num_multimask_outputs=3, transformer_dim=32, iou_head_depth=2,
-                                 iou_head_hidden_dim=32,
-                                 transformer=TwoWayTransformer(depth=1, embedding_dim=32, mlp_dim=64, num_heads=2)),
-        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375],
-    ).eval()
-
-
-register_architecture("tiny", tiny_sam)
-register_architecture("tiny_wide", partial(tiny_sam, embed_dim=48))
+from app.models.sam import SamPreLabeler, load_checkpoint, pick_device
+from tests.unit.models.tiny_sam import save_checkpoint, tiny_sam  # noqa: F401 - tests/unit/editing imports it from here
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "sam_tiny.pth"
-    torch.save(tiny_sam().state_dict(), path)
-    return path
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt"), seed=0)
 
 
 @pytest.fixture(scope="module")
-def model(checkpoint: Path) -> SamPreLabeler:
-    return SamPreLabeler(checkpoint, "tiny", "cpu")
+def decoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("decoders")  # never the real user's cache folder
+
+
+@pytest.fixture(scope="module")
+def model(checkpoint: Path, decoder_cache: Path) -> SamPreLabeler:
+    return SamPreLabeler(checkpoint, "tiny", "cpu", decoder_cache=decoder_cache)
 
 
 @pytest.fixture
@@ -102,8 +83,8 @@ def test_box_and_multi_point_prompts_give_one_mask(model: SamPreLabeler, image: 
     assert len(props) == 1 and props[0].mask.shape == (48, 80) and 0.0 <= props[0].score <= 1.0
 
 
-def test_multimask_can_be_forced(checkpoint: Path, image: np.ndarray) -> None:
-    m = SamPreLabeler(checkpoint, "tiny", "cpu", multimask=True)
+def test_multimask_can_be_forced(checkpoint: Path, decoder_cache: Path, image: np.ndarray) -> None:
+    m = SamPreLabeler(checkpoint, "tiny", "cpu", multimask=True, decoder_cache=decoder_cache)
     assert len(m.propose(m.prepare(image), Prompt(box=(15, 5, 55, 35)))) == 3
 
 
@@ -256,5 +237,6 @@ def test_devices() -> None:
 
 
 def test_importing_the_module_does_not_import_torch() -> None:
-    code = "import sys, app.models.sam, app.models.prefetch; sys.exit('torch' in sys.modules)"
+    code = ("import sys, app.models.sam, app.models.prefetch; "
+            "sys.exit(bool({'torch', 'onnxruntime', 'cv2'} & set(sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[3]).returncode == 0
