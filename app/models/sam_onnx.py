@@ -135,7 +135,7 @@ def _export(sam: Any, image_pe: Any, paths: dict[str, Path], threads: int) -> di
         want = {"decoder": [t[0] for t in sam.mask_decoder.predict_masks(image, image_pe, sparse, dense)],
                 "mask": [sam.prompt_encoder.mask_downscaling(mask)[0].flatten(1).T]}
     # (module, trace inputs, check inputs, outputs, dynamic axes); traced with other shapes than
-    # checked, so the check also proves the dynamic axes (and the broadcast no-mask row)
+    # checked, so the check also proves the dynamic axes
     tokens = image[0].flatten(1).T
     specs = {
         "decoder": (FoldedMaskDecoder(sam.mask_decoder, image_pe).eval(),
