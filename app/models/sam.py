@@ -12,7 +12,7 @@ re-encoding, and so only the encoder (the heavy part) runs in half precision on 
 prompt encoder casts point coordinates to float32, so it and the decoder stay float32.
 
 On a CPU the mask decoder (the per-click part) runs in onnxruntime (`app.models.sam_onnx`:
-about a third of torch's time, exported once per checkpoint and cached on disk); on CUDA/MPS,
+well under half of torch's time, exported once per checkpoint and cached on disk); on CUDA/MPS,
 or when onnxruntime or the export is unavailable, it runs in torch. Either way only the masks
 returned are upscaled, with OpenCV (`app.models.sam_masks`).
 """
@@ -197,6 +197,9 @@ class SamPreLabeler:
         import torch
         from segment_anything.utils.transforms import ResizeLongestSide
 
+        from app.models.sam_masks import upscale_masks  # imports OpenCV (0.05-0.2 s): not on the first click
+
+        self._upscale_masks = upscale_masks
         self.model_type = model_type
         self.id = _MODEL_IDS.get(model_type, f"sam_{model_type}")
         # None: SAM's advice, several candidates for one ambiguous click, one otherwise
@@ -250,8 +253,6 @@ class SamPreLabeler:
     def propose(self, state: Embedding, prompt: Prompt) -> list[Proposal]:
         import torch
 
-        from app.models.sam_masks import upscale_masks
-
         if prompt.is_empty:
             raise ValidationError("SAM needs a positive point or a box", where="prompt")
         multimask = self.multimask if self.multimask is not None else \
@@ -265,7 +266,7 @@ class SamPreLabeler:
             logits, iou = self._decode(state, sparse, dense, mask)
         chosen = slice(1, None) if multimask else slice(0, 1)  # as MaskDecoder.forward picks
         logits, iou = logits[chosen], iou[chosen]
-        masks = upscale_masks(logits, self.image_size, self._resize.get_preprocess_shape(h, w, self.image_size),
+        masks = self._upscale_masks(logits, self.image_size, self._resize.get_preprocess_shape(h, w, self.image_size),
                               (h, w), self._sam.mask_threshold)
         order = np.argsort(-iou, kind="stable")
         return [Proposal(masks[i], float(iou[i]), self.id, logits[i]) for i in order]
