@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import platformdirs
 import typer
 
+from app.cli_coordinator import coordinator_cli
 from app.cli_formats import export, import_annotations
 from app.cli_models import models_cli, prelabel
 from app.context import AppContext
@@ -26,6 +27,7 @@ schema_cli = typer.Typer(help="Validate, install and show label schemas.", no_ar
 cli.add_typer(projects_cli, name="projects")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(models_cli, name="models")
+cli.add_typer(coordinator_cli, name="coordinator")
 cli.command("prelabel")(prelabel)
 cli.command("export")(export)
 cli.command("import-annotations")(import_annotations)

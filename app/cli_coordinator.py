@@ -1,0 +1,37 @@
+"""`alaya coordinator serve`: the service this workstation syncs to, from the same command.
+
+The `coordinator` package is imported only inside the command (rule 12: `app` does not depend
+on the coordinator; import-linter allows this one lazy edge).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+coordinator_cli = typer.Typer(help="The coordinator service (data requests, leases, consensus, credits).",
+                              no_args_is_help=True)
+
+
+@coordinator_cli.command("serve")
+def serve(
+    db: Annotated[str, typer.Option("--db", help="Database URL: sqlite:///coordinator.sqlite3 (default) "
+                                    "or postgresql+psycopg://user:pass@host/db.")] = "sqlite:///coordinator.sqlite3",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8470,
+    storage: Annotated[Optional[Path], typer.Option("--storage", help="Folder for uploaded assets.")] = None,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="The domain sign-in messages must name "
+                                                  "(default host:port).")] = None,
+    chain_id: Annotated[int, typer.Option("--chain-id", help="Chain id sign-in messages must name.")] = 31337,
+    admin: Annotated[Optional[list[str]], typer.Option("--admin", help="Address that gets the admin role.")] = None,
+) -> None:
+    """Serve the coordinator API (OpenAPI at /openapi.json, docs at /docs)."""
+    from coordinator.config import CoordinatorConfig
+    from coordinator.server import default_storage, serve as run
+
+    where = domain or f"{host}:{port}"
+    config = CoordinatorConfig(db_url=db, storage_dir=storage or default_storage(db), domain=where,
+                               uri=f"http://{where}", chain_id=chain_id, admin_addresses=tuple(admin or ()))
+    run(config, host=host, port=port)

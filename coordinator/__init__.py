@@ -1,0 +1,1 @@
+"""The Alaya coordinator: sign-in by wallet, data requests, leases, submissions, consensus, credits."""

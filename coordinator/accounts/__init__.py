@@ -1,0 +1,1 @@
+"""Accounts: roles, tier, languages and skills (set by an administrator)."""

@@ -1,0 +1,1 @@
+"""Assets: declared by SHA-256, uploaded in resumable chunks, downloaded with ranges."""

@@ -1,0 +1,1 @@
+"""Sign-in with Ethereum (EIP-4361): nonces, sessions, accounts."""

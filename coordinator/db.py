@@ -1,0 +1,89 @@
+"""Connections to the coordinator's database, SQLite or PostgreSQL, and its migrations.
+
+SQLite: WAL, synchronous=FULL (an acknowledged submission survives a crash), and every
+write transaction starts with BEGIN IMMEDIATE under a process-wide lock, so writers queue
+instead of failing with "database is locked" half-way. PostgreSQL: READ COMMITTED; the
+services take row locks (`FOR UPDATE SKIP LOCKED` for leasing) where they race, and rely on
+unique constraints for everything the protocol promises.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 30_000
+
+
+class CoordinatorDB:
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = create_engine(url, pool_size=8, max_overflow=16,
+                                        connect_args={"check_same_thread": False,
+                                                      "timeout": BUSY_TIMEOUT_MS / 1000})
+            _sqlite_pragmas(self.engine)
+            self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._lock: threading.Lock | None = threading.Lock()
+        else:
+            self.engine = create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+            self._writer = self.engine
+            self._lock = None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits on success, rolls back on any exception."""
+        with self._lock or nullcontext(), self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def for_update(self, statement: Any, *, skip_locked: bool = False) -> Any:
+        """`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the IMMEDIATE transaction already
+        holds the only write lock, so the statement is returned unchanged."""
+        return statement if self.is_sqlite else statement.with_for_update(skip_locked=skip_locked)
+
+    def migrate(self) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.write() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was written as UTC; PostgreSQL aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

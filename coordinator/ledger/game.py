@@ -1,0 +1,119 @@
+"""The game layer of a contributor: XP, level, streak, tasks today and an energy budget.
+
+Energy: one point per lease; it regenerates one point per `config.energy_regen_s`, up to
+`config.energy_max`. It is stored as (energy, energy_at) and brought up to date lazily, when
+it is read or spent, so no timer runs on the server. `energy_at` keeps the fraction of a point
+already regenerated, except at the cap, where it is `now` (a full bar does not bank time).
+
+Days are UTC days. The streak counts consecutive days with at least one accepted task: a task
+on the day after the last active day extends it, a missed day starts it again at 1 (and shows
+as 0 until then). `tasks_today` belongs to `last_active_day` and reads as 0 on any other day.
+
+Level curve: level n needs 100·(n−1)² XP — level 1 at 0, 2 at 100, 3 at 400, 4 at 900.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from math import isqrt
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from coordinator.config import CoordinatorConfig
+from coordinator.db import aware
+from coordinator.tables import profiles
+
+XP_PER_TASK = 10
+XP_LEVEL_STEP = 100
+
+
+def level_of(xp: int) -> int:
+    """Level n needs 100·(n−1)² XP (exact integer math, no float sqrt)."""
+    return isqrt(max(xp, 0) // XP_LEVEL_STEP) + 1
+
+
+def xp_for_level(level: int) -> int:
+    return XP_LEVEL_STEP * (max(level, 1) - 1) ** 2
+
+
+def utc_day(now: datetime) -> date:
+    return now.astimezone(timezone.utc).date()
+
+
+def _ensure_profile(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> None:
+    """Creates the profile at full energy on first use; a no-op (also under a race) after."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(insert(profiles).values(account_id=account_id, xp=0, streak_days=0, tasks_today=0,
+                                         energy=config.energy_max, energy_at=now)
+                 .on_conflict_do_nothing(index_elements=[profiles.c.account_id]))
+
+
+def _locked_row(conn: Connection, account_id: int) -> Any:
+    """The profile row, locked against concurrent writers on PostgreSQL. On SQLite the caller's
+    write transaction (BEGIN IMMEDIATE) already holds the only write lock."""
+    stmt = select(profiles).where(profiles.c.account_id == account_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).mappings().one()
+
+
+def regenerated(energy: int, energy_at: datetime, now: datetime, config: CoordinatorConfig) -> tuple[int, datetime]:
+    """(energy, energy_at) brought up to `now`. A clock that went backwards regenerates nothing."""
+    energy_at = aware(energy_at)
+    if energy >= config.energy_max:
+        return energy, max(energy_at, now)
+    elapsed = (now - energy_at).total_seconds()
+    points = int(elapsed // config.energy_regen_s) if elapsed > 0 else 0
+    if energy + points >= config.energy_max:
+        return config.energy_max, now
+    return energy + points, energy_at + timedelta(seconds=points * config.energy_regen_s)
+
+
+def spend_energy(conn: Connection, account_id: int, wanted: int, now: datetime, config: CoordinatorConfig) -> int:
+    """Deducts min(wanted, energy up to date) and returns it (0 when the bar is empty).
+    Call inside a write transaction (`ctx.db.write()`)."""
+    _ensure_profile(conn, account_id, now, config)
+    row = _locked_row(conn, account_id)
+    energy, energy_at = regenerated(row["energy"], row["energy_at"], now, config)
+    spent = max(0, min(wanted, energy))  # a full bar has energy_at == now: regeneration starts here
+    conn.execute(update(profiles).where(profiles.c.account_id == account_id)
+                 .values(energy=energy - spent, energy_at=energy_at))
+    return spent
+
+
+def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> None:
+    """One accepted task: XP, the streak and today's count. Call once per accepted submission
+    (the ledger calls it only when the reward posting is new, so a replay counts nothing)."""
+    _ensure_profile(conn, account_id, now, config)
+    row = _locked_row(conn, account_id)
+    today = utc_day(now)
+    last: date | None = row["last_active_day"]
+    if last == today:
+        streak, tasks = row["streak_days"], row["tasks_today"] + 1
+    else:
+        streak = row["streak_days"] + 1 if last == today - timedelta(days=1) else 1
+        tasks = 1
+    if last is not None and last > today:  # clock went backwards: keep the later day's state
+        streak, tasks, today = row["streak_days"], row["tasks_today"], last
+    conn.execute(update(profiles).where(profiles.c.account_id == account_id)
+                 .values(xp=profiles.c.xp + XP_PER_TASK, streak_days=streak, tasks_today=tasks,
+                         last_active_day=today))
+
+
+def profile(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> dict[str, int]:
+    """The game state as of `now`, read-only (energy up to date but not deducted; a newcomer
+    without a profile row reads as a fresh one)."""
+    row = conn.execute(select(profiles).where(profiles.c.account_id == account_id)).mappings().first()
+    if row is None:
+        return {"xp": 0, "level": 1, "streak_days": 0, "tasks_today": 0, "daily_goal": config.daily_goal,
+                "energy": config.energy_max, "energy_max": config.energy_max}
+    today = utc_day(now)
+    last: date | None = row["last_active_day"]
+    alive = last is not None and last >= today - timedelta(days=1)
+    energy, _ = regenerated(row["energy"], row["energy_at"], now, config)
+    return {"xp": row["xp"], "level": level_of(row["xp"]), "streak_days": row["streak_days"] if alive else 0,
+            "tasks_today": row["tasks_today"] if last is not None and last >= today else 0,
+            "daily_goal": config.daily_goal, "energy": energy, "energy_max": config.energy_max}

@@ -1,0 +1,1 @@
+"""What happens to an item once people answered it: gold checks, consensus, review, pay."""

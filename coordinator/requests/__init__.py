@@ -1,0 +1,1 @@
+"""Data requests: what a requester wants labelled, how, for what reward; progress and export."""

@@ -1,0 +1,1 @@
+"""Expert review: items that consensus could not settle; an expert decision is final."""

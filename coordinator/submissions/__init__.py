@@ -1,0 +1,1 @@
+"""Contributor submissions: signed, idempotent per (account, submission id), single or in batches."""

@@ -1,0 +1,1 @@
+"""Contributor tasks: routed leases with a server-owned expiry, a fencing epoch and heartbeats."""

@@ -1,0 +1,1 @@
+"""Consensus on wire labels, gold scoring, review."""
