@@ -102,12 +102,12 @@ def _rows(sc: Scenario, crowd: Crowd, ours: dict[str, Any], theirs: dict[str, An
         "ours_cpu_s": round(ours["cpu"], 3), "crowdkit_cpu_s": round(theirs["cpu"], 3),
         "majority_vote_accuracy": round(crowd.accuracy(mv.labels), 4),
         "oracle_accuracy": round(crowd.accuracy(crowd.oracle_labels()), 4)}
-    tag = f"{sc.name} {sc.n_items // 1000}k"
+    tag = f"{sc.name} {sc.n_items / 1000:g}k"
     label = "crowd-kit DawidSkene, same crowd"
     return [
-        Measurement(f"{tag}: accuracy, ours DS", "acc", ours["accuracy"], theirs["accuracy"],
+        Measurement(f"{tag}: acc, ours DS", "acc", ours["accuracy"], theirs["accuracy"],
                     theirs["accuracy"], label, details=details),
-        Measurement(f"{tag}: accuracy, majority vote", "acc", crowd.accuracy(mv.labels), None,
+        Measurement(f"{tag}: acc, majority", "acc", crowd.accuracy(mv.labels), None,
                     theirs["accuracy"], label),
         Measurement(f"{tag}: time, ours DS", "s", ours["seconds"],
                     TIME_BUDGET * theirs["seconds"] if sc.timed else None, theirs["seconds"], label,

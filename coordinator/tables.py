@@ -81,6 +81,7 @@ assets = Table(
     Column("filename", String(255), nullable=False),
     Column("media_type", String(100), nullable=False),
     Column("complete", Boolean, nullable=False, default=False),
+    Column("gold", JSON, nullable=True),  # a honeypot's truth (wire.Labels), declared with the asset
     _at("created_at"),
     UniqueConstraint("request_id", "sha256"),
 )
@@ -104,6 +105,7 @@ items = Table(
     _at("created_at"),
     _at("closed_at", nullable=True),
     Index(None, "state", "is_gold", "request_id", "rank"),
+    Index(None, "request_id", "state"),  # a request's progress
 )
 
 leases = Table(

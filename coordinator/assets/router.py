@@ -16,7 +16,7 @@ router = APIRouter(tags=["assets"])
 AnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 ContentRange = Annotated[str, Header(alias="Content-Range", pattern=r"^bytes \d{1,20}-\d{1,20}/\d{1,20}$",
                                      description="bytes START-END/TOTAL (END inclusive)")]
-_WORDS = {401: "not signed in", 403: "the account lacks the requester role",
+_WORDS = {400: "the body is not valid JSON", 401: "not signed in", 403: "the account lacks the requester role",
           404: "no such request or asset (or not yours)", 409: "conflicts with the current state",
           413: "the chunk is over the upload chunk limit", 416: "the range starts past the end",
           422: "invalid input, the field is named", 503: "the asset's file is missing from storage"}
@@ -29,7 +29,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 @router.post("/requests/{request_id}/assets", response_model=AssetOut, status_code=201,
              responses={200: {"model": AssetOut, "description": "already declared: the same asset"},
-                        **_errors(401, 403, 404, 409, 422)})
+                        **_errors(400, 401, 403, 404, 409, 422)})
 def declare_asset(request_id: AnId, body: AssetIn, principal: Requester, ctx: CtxDep,
                   response: Response) -> AssetOut:
     """Declare a file by SHA-256 and size (with `gold` labels for a honeypot), then upload it
@@ -58,8 +58,8 @@ def upload_status(asset_id: AnId, principal: Requester, ctx: CtxDep) -> AssetOut
     return service.upload_status(ctx, principal, asset_id)
 
 
-_DOWNLOAD = {200: {"content": {"application/octet-stream": _BINARY}, "description": "the whole file"},
-             206: {"content": {"application/octet-stream": _BINARY}, "description": "the requested range"},
+_DOWNLOAD = {200: {"content": {"*/*": _BINARY}, "description": "the whole file, in its declared media type"},
+             206: {"content": {"*/*": _BINARY}, "description": "the requested range"},
              304: {"description": "If-None-Match matched the ETag"},
              **_errors(401, 404, 409, 416, 422, 503)}
 

@@ -73,16 +73,13 @@ def declare(ctx: Ctx, principal: Principal, request_id: str, body: AssetIn) -> t
     if body.gold is not None:
         check_gold(body.gold, check_schema(request.spec["label_schema"]))
     asset_id = secrets.token_hex(16)
-    storage = Storage(ctx.config.storage_dir)
-    if gold is not None:
-        storage.save_gold(asset_id, gold)  # before the row: the row never points at nothing
     row = dict(id=asset_id, request_id=request_id, sha256=body.sha256, size=body.size, received=0,
-               filename=body.filename, media_type=body.media_type, complete=False, created_at=ctx.now())
+               filename=body.filename, media_type=body.media_type, complete=False, gold=gold,
+               created_at=ctx.now())
     try:
         with ctx.db.write() as conn:
             conn.execute(insert(assets).values(**row))
     except IntegrityError:  # declared at the same moment by another call: that one stands
-        storage.drop_gold(asset_id)
         with ctx.db.read() as conn:
             existing = _by_sha(conn, request_id, body.sha256)
         if existing is None:
@@ -99,16 +96,9 @@ def _by_sha(conn: Connection, request_id: str, sha256: str) -> Row | None:
 def _same_declaration(ctx: Ctx, existing: Row, size: int, gold: dict[str, Any] | None) -> AssetOut:
     if existing.size != size:
         raise ApiError(409, "asset_conflict", f"this content was declared with size {existing.size}, not {size}")
-    if _canonical(_gold_of(ctx, existing)) != _canonical(gold):
+    if _canonical(existing.gold) != _canonical(gold):
         raise ApiError(409, "asset_conflict", "this content was declared with different gold labels")
     return status_of(ctx, existing)
-
-
-def _gold_of(ctx: Ctx, asset: Row) -> dict[str, Any] | None:
-    if asset.complete:
-        with ctx.db.read() as conn:
-            return conn.execute(select(items.c.gold_truth).where(items.c.asset_id == asset.id)).scalar()
-    return Storage(ctx.config.storage_dir).load_gold(asset.id)
 
 
 # -- upload -----------------------------------------------------------------------------------
@@ -201,7 +191,7 @@ def _finish(ctx: Ctx, storage: Storage, handle: Any, asset: Row, received: int) 
         _move_received(ctx, asset.id, received, 0)
         raise ApiError(422, "sha256_mismatch", f"the {asset.size} bytes received hash to {digest}, not the "
                        f"declared {asset.sha256}; the upload was reset: send it again from byte 0")
-    gold = storage.load_gold(asset.id)
+    gold = asset.gold
     storage.promote(asset.id, asset.sha256)
     with ctx.db.write() as conn:
         done = conn.execute(update(assets).where(assets.c.id == asset.id, assets.c.complete.is_(False))
@@ -211,7 +201,6 @@ def _finish(ctx: Ctx, storage: Storage, handle: Any, asset: Row, received: int) 
                 id=secrets.token_hex(16), rank=next_rank(), request_id=asset.request_id, asset_id=asset.id,
                 is_gold=gold is not None, gold_truth=gold, state="open", needed=asset.redundancy,
                 slots_open=asset.redundancy, submitted=0, lease_epoch=0, created_at=ctx.now()))
-    storage.drop_gold(asset.id)
     with ctx.db.read() as conn:
         return to_out(conn.execute(select(assets).where(assets.c.id == asset.id)).one())
 

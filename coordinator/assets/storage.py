@@ -1,8 +1,7 @@
 """Asset files on disk: partial uploads, content-addressed finished files, locks.
 
 Layout under `storage_dir`: `partial/<asset id>` grows chunk by chunk (each chunk fsynced
-before the database counts it), `partial/<asset id>.gold.json` holds a honeypot's truth until
-its item exists, and a verified file moves by an atomic rename to `<sha[:2]>/<sha>`. Finished
+before the database counts it), and a verified file moves by an atomic rename to `<sha[:2]>/<sha>`. Finished
 files are immutable and shared by every asset with that content.
 
 A partial file is written under an exclusive `flock` on the file itself, so two uploads of one
@@ -13,7 +12,6 @@ name the locked file, because the previous holder may have renamed or replaced i
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -111,31 +109,6 @@ class Storage:
     def drop_partial(self, asset_id: str) -> None:
         """Remove a stray partial file (e.g. re-created by a chunk for a finished asset)."""
         self.partial(asset_id).unlink(missing_ok=True)
-
-    # -- a honeypot's truth, until its item row holds it ----------------------------------
-
-    def _gold_path(self, asset_id: str) -> Path:
-        return self.partial_dir / f"{asset_id}.gold.json"
-
-    def save_gold(self, asset_id: str, gold: dict[str, Any]) -> None:
-        path = self._gold_path(asset_id)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(gold, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(self.partial_dir)
-
-    def load_gold(self, asset_id: str) -> dict[str, Any] | None:
-        try:
-            with open(self._gold_path(asset_id), encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            return None
-
-    def drop_gold(self, asset_id: str) -> None:
-        self._gold_path(asset_id).unlink(missing_ok=True)
 
     # -- reading ---------------------------------------------------------------------------
 

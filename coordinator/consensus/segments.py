@@ -139,7 +139,8 @@ def merge_segments(starts: Any, ends: Any, labels: Sequence[Hashable], annotator
                             {a: float(per_ann[i]) for i, a in enumerate(ann_ids)}, n_ann)
 
 
-def _segments(decided: np.ndarray, share: np.ndarray, grid: _Grid, source: tuple,
+def _segments(decided: np.ndarray, share: np.ndarray, grid: _Grid,
+              source: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
               label_ids: list[Hashable], tolerance: float) -> tuple[Segment, ...]:
     s, e, what, seg_w = source
     out = []

@@ -17,7 +17,7 @@ RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    words = {401: "not signed in", 403: "the account lacks the requester role",
+    words = {400: "the body is not valid JSON", 401: "not signed in", 403: "the account lacks the requester role",
              404: "no such data request (or not yours)", 422: "invalid input, the field is named",
              409: "conflicts with the current state"}
     return {code: {"model": ErrorOut, "description": words[code]} for code in codes}
@@ -45,7 +45,7 @@ class NativeExport(BaseModel):
     meta: dict[str, Any]
 
 
-@router.post("", response_model=DataRequestOut, status_code=201, responses=_errors(401, 403, 422))
+@router.post("", response_model=DataRequestOut, status_code=201, responses=_errors(400, 401, 403, 422))
 def create_request(body: DataRequestIn, principal: Requester, ctx: CtxDep) -> DataRequestOut:
     """A new data request; the reward is per accepted item, in credits."""
     return service.create(ctx, principal, body)

@@ -219,3 +219,12 @@ def test_spec_is_stored_as_sent(client: Any, requester: dict[str, str]) -> None:
     response = client.post("/v1/requests", json=spec, headers=requester)
     assert response.status_code == 201
     assert response.json()["label_schema"]["description"] == "unicode ✓"
+
+
+def test_lone_surrogates_and_far_deadlines_are_refused(client: Any, requester: dict[str, str]) -> None:
+    body = json.dumps(request_spec(name="bad \ud800 text"))  # valid JSON, not valid Unicode
+    response = client.post("/v1/requests", content=body, headers={**requester, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    far = client.post("/v1/requests", json=request_spec(deadline="9999-12-31T23:59:59-05:00"), headers=requester)
+    assert far.status_code == 422 and far.json()["detail"].startswith("deadline:")
+    assert client.get("/v1/requests", headers=requester).json() == []
