@@ -17,6 +17,7 @@ BENCHMARKS = {
     "grabcut": "bench.bench_grabcut",
     "sam": "bench.bench_sam",
     "formats": "bench.bench_formats",
+    "coordinator": "bench.bench_coordinator",
     "consensus": "bench.bench_consensus",
 }
 

@@ -17,7 +17,7 @@ ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 # refusals any route may give, declared on every operation so the published spec is complete
 _ANY = {429: "too many requests: wait as Retry-After says"}
 _WITH_INPUT = {422: "invalid input: a parameter or the body is malformed or out of bounds"}
-_WITH_BODY = {413: "the body is over the size limit"}
+_WITH_BODY = {400: "the body could not be read (e.g. not UTF-8)", 413: "the body is over the size limit"}
 _SIGNED_IN = {401: "not signed in, or the session expired or was revoked",
               403: "the account lacks the role this needs, or is locked"}
 _WITH_PATH_ID = {404: "nothing with that identifier (or not yours to see)"}
@@ -100,7 +100,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

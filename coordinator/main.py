@@ -14,12 +14,15 @@ from coordinator.context import Ctx
 from coordinator.db import CoordinatorDB
 from coordinator.ledger.router import router as ledger_router
 from coordinator.limits import BodyLimit
+from coordinator.openapi_links import document as document_links
 from coordinator.requests.router import router as requests_router
+from coordinator.reviews.router import router as reviews_router
 from coordinator.submissions.router import router as submissions_router
 from coordinator.tasks.router import router as leases_router
 
 UPLOAD_PREFIX = f"{API_PREFIX}/uploads/"
-ROUTERS = [auth_router, accounts_router, ledger_router, leases_router, submissions_router, requests_router, assets_router]
+ROUTERS = [auth_router, accounts_router, ledger_router, leases_router, submissions_router, requests_router, assets_router,
+           reviews_router]
 
 
 def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
@@ -31,6 +34,7 @@ def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
                               "consensus, review and credits for the Alaya data network.")
     app.state.ctx = Ctx(config, db)
     errors.install(app)
+    document_links(app)  # after errors.install: it wraps the error declarations
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, chunk_max=config.upload_chunk_max,
                        upload_prefix=UPLOAD_PREFIX)
     for router in ROUTERS:

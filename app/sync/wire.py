@@ -301,3 +301,23 @@ class EpochOut(Wire):
     earned: SignedCredits  # credited to contributors in this month
     redeemable: Credits | None  # the vouchers' total, once closed
     accounts: int  # contributors with a voucher for this month
+
+
+# --- quality report (lead) -------------------------------------------------------------
+class WorkerQualityOut(Wire):
+    address: str
+    answers: int
+    gold_passed: int
+    gold_failed: int
+    agreed: int  # answers that matched the accepted consensus or the expert's decision
+    disagreed: int
+    estimated_accuracy: float | None  # Dawid-Skene, for whole-item classification requests
+
+
+class QualityOut(Wire):
+    request_id: str
+    method: Literal["dawid_skene", "consensus"]
+    items_done: int
+    compared: int  # done items Dawid-Skene looked at
+    differ_from_consensus: int  # of those, where it would choose another class
+    workers: list[WorkerQualityOut]

@@ -60,7 +60,7 @@ def merge_labels(answers: Mapping[Hashable, Labels], weights: Mapping[Hashable, 
         _merge_segments(result, answers, who, weights)
     if result._parts:
         total = sum(n for _, n in result._parts)
-        result.agreement = float(sum(s * n for s, n in result._parts) / total)
+        result.agreement = min(1.0, max(0.0, float(sum(s * n for s, n in result._parts) / total)))  # rounding
     result.scores = {a: labels_score(result.labels, answers[a]) for a in who}
     return result
 

@@ -33,7 +33,7 @@ def labels_score(reference: dict[str, Any], answer: dict[str, Any]) -> float:
     if not parts:
         return 1.0  # both empty: they agree that there is nothing
     total = sum(n for _, n in parts)
-    return float(sum(s * n for s, n in parts) / total)
+    return min(1.0, max(0.0, float(sum(s * n for s, n in parts) / total)))  # rounding can step past 1
 
 
 def _groups(labels: dict[str, Any]) -> dict[tuple[Any, str], list[dict]]:

@@ -1,4 +1,4 @@
-"""/v1/requests: a requester's data requests, their progress and the export of their labels."""
+"""/v1/requests: a requester's data requests, their progress, quality and the export of their labels."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.sync.wire import DataRequestIn, DataRequestOut, ErrorOut, ProgressOut
+from app.sync.wire import DataRequestIn, DataRequestOut, ErrorOut, ProgressOut, QualityOut
 from coordinator.deps import CtxDep, Requester
+from coordinator.quality.report import quality_report
 from coordinator.requests import export, service
 
 router = APIRouter(prefix="/requests", tags=["requests"])
@@ -73,6 +74,15 @@ def close_request(request_id: RequestId, principal: Requester, ctx: CtxDep) -> D
 @router.get("/{request_id}/progress", response_model=ProgressOut, responses=_errors(401, 403, 404, 422))
 def request_progress(request_id: RequestId, principal: Requester, ctx: CtxDep) -> ProgressOut:
     return service.progress(ctx, principal, request_id)
+
+
+@router.get("/{request_id}/quality", response_model=QualityOut, responses=_errors(401, 403, 404, 422))
+def request_quality(request_id: RequestId, principal: Requester, ctx: CtxDep) -> QualityOut:
+    """Each contributor's gold and consensus results; for classification, Dawid-Skene's
+    estimate of their accuracy and the done items where it would choose another class."""
+    with ctx.db.read() as conn:
+        service.load_owned(conn, principal, request_id)
+        return quality_report(conn, request_id)
 
 
 @router.get("/{request_id}/export", response_model=NativeExport, responses=_errors(401, 403, 404, 422))

@@ -5,11 +5,16 @@ it was sent; the signature is checked before any write transaction opens (CPU wo
 the writer's lock). Deduplication is permanent per (account, submission id): the stored
 status and body are replayed for the same payload, a different payload gets 409.
 
-Within the transaction (a SAVEPOINT per item in a batch) each submission costs a handful of
-indexed statements: look up the key, read the lease, flip the lease to `submitted` with a
-conditional UPDATE (a concurrent submission of the same lease loses there), insert, count on
-the item. A concurrent duplicate of the same key that hits the unique constraint is answered
-with the replay, never a 500.
+Inside the one write transaction, every check that can refuse an item runs first and writes
+nothing (key lookup, lease, epoch, labels: two queries for a whole batch). The survivors are
+then written together, each write conditional, so an item that loses a race is taken out
+without undoing the others: one UPDATE flips their leases to `submitted` (a lease that was
+not live any more is not returned), one INSERT … ON CONFLICT DO NOTHING stores them (batched
+into multi-row statements by SQLAlchemy; a key that a concurrent request stored first is not
+returned: its lease flips back and it gets the replay, or 409 for another payload), one
+executemany counts them on their items. No item can fail after its writes, so none needs a
+SAVEPOINT of its own; a batch of 100 is a handful of statements, not 500 (the difference
+between ~450/s and ~1,100/s on PostgreSQL with 8 clients, measured).
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, false, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, false, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.sync import signing
 from app.sync.wire import DataRequestIn, SubmissionIn, SubmissionOut
 from coordinator.context import Ctx
 from coordinator.db import aware
 from coordinator.errors import ApiError
+from coordinator.quality import lifecycle
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, leases, submissions
 from coordinator.tasks.service import retried
 
 DEFAULT_MIN_SECONDS = DataRequestIn.model_fields["min_seconds_per_item"].default
+# built once: the ingest path runs them for every batch, and building costs more than running
+_COUNT = update(items).where(items.c.id == bindparam("item")).values(submitted=items.c.submitted + 1)
+_GIVE_BACK = (update(items).where(items.c.id == bindparam("item"), items.c.is_gold == false())
+              .values(slots_open=items.c.slots_open + 1))
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,11 @@ class _Request:
 
 def after_submission(conn: Connection, ctx: Ctx, submission_row_id: int) -> None:
     """The quality step (consensus, gold check, reputation, payment: `coordinator/quality/`)
-    runs here, inside the submission's transaction, right after its row is inserted. An
-    ApiError raised here refuses the submission and undoes it (its SAVEPOINT in a batch)."""
+    runs here for each stored submission, inside the same transaction, after the rows of its
+    request are inserted and counted on their items. It judges, it does not refuse: anything it
+    raises fails the whole request (rolled back, nothing stored; the client's retry is
+    idempotent). Wrap a call in `conn.begin_nested()` to isolate one submission instead."""
+    lifecycle.after_submission(conn, ctx, submission_row_id)
 
 
 def verify_signature(raw_payload: Any, signature: str, address: str) -> str:
@@ -97,30 +111,70 @@ def check_labels(sub: SubmissionIn, classes: dict[str, frozenset[str] | None]) -
                                                      f"(allowed: {', '.join(sorted(allowed))})")
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A submission whose signature checked out: its digest and its payload as sent."""
+
+    sub: SubmissionIn
+    digest: str
+    raw_payload: Any
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An item that passed every check: what to write for it."""
+
+    item: Verified
+    lease: Any
+    flagged: bool
+    flag_reason: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Same:
+    """A second copy of a key already planned in this batch: it gets the first one's answer."""
+
+    index: int
+
+
 class Ingest:
     """Submissions of one contributor inside one write transaction."""
 
     def __init__(self, conn: Connection, ctx: Ctx, principal: Principal, now: datetime) -> None:
         self.conn, self.ctx, self.principal, self.now = conn, ctx, principal, now
         self._requests: dict[str, _Request] = {}
-        self._known: dict[str, Any] = {}  # submission id -> stored row (or None), prefetched
+        self._known: dict[str, Any] = {}  # submission id -> stored row, or None when there is none
         self._leases: dict[str, Any] = {}
+        self._pending: dict[str, tuple[int, str]] = {}  # key planned in this batch -> (index, digest)
+        self._pending_leases: set[str] = set()
+
+    def run(self, checked: list[Verified | ApiError]) -> list[Outcome | ApiError]:
+        """The answer for each item, in order; an ApiError in `checked` (a failed signature
+        check) is passed through."""
+        verified = [item for item in checked if isinstance(item, Verified)]
+        self._prefetch(verified)
+        answers: list[Outcome | ApiError | _Plan | _Same] = []
+        for index, item in enumerate(checked):
+            try:
+                answers.append(self._plan(index, item) if isinstance(item, Verified) else item)
+            except ApiError as exc:
+                answers.append(exc)
+        plans = {index: a for index, a in enumerate(answers) if isinstance(a, _Plan)}
+        written = self._write(list(plans.values()))
+        final = [written[a.item.sub.submission_id] if isinstance(a, _Plan) else a for a in answers]
+        return [final[a.index] if isinstance(a, _Same) else a for a in final]  # type: ignore[misc]
 
     # -- lookups ---------------------------------------------------------------------------
-    def prefetch(self, subs: Iterable[SubmissionIn]) -> None:
+    def _prefetch(self, verified: list[Verified]) -> None:
         """Two queries for a whole batch instead of two per item."""
-        subs = list(subs)
-        keys = {s.submission_id for s in subs}
+        keys = {item.sub.submission_id for item in verified}
         self._known = dict.fromkeys(keys)
-        for row in self.conn.execute(self._stored().where(submissions.c.submission_id.in_(keys))):
-            self._known[row.submission_id] = row
-        lease_ids = {s.payload.lease_id for s in subs}
-        self._leases = {row.id: row for row in self.conn.execute(self._lease_query(lease_ids))}
-
-    def remember(self, key: str, digest: str, outcome: Outcome) -> None:
-        """After an item's SAVEPOINT committed: a later duplicate in the batch replays it."""
-        if not outcome.replayed:
-            self._known[key] = _Stored(key, digest, outcome.status, outcome.body)
+        if keys:
+            for row in self.conn.execute(self._stored().where(submissions.c.submission_id.in_(keys))):
+                self._known[row.submission_id] = row
+            lease_ids = {item.sub.payload.lease_id for item in verified}
+            self._leases = {row.id: row for row in self.conn.execute(self._lease_query(lease_ids))}
 
     def _stored(self) -> Any:
         return (select(submissions.c.submission_id, submissions.c.payload_sha256, submissions.c.status_code,
@@ -133,16 +187,10 @@ class Ingest:
         return self.conn.execute(self._stored().where(submissions.c.submission_id == key)).first()
 
     def _lease_query(self, lease_ids: Iterable[str]) -> Any:
-        return (select(leases.c.id, leases.c.item_id, leases.c.account_id, leases.c.epoch, leases.c.state,
-                       leases.c.expires_at, leases.c.created_at, items.c.request_id, items.c.is_gold)
+        return (select(leases.c.id, leases.c.item_id, leases.c.epoch, leases.c.state, leases.c.expires_at,
+                       leases.c.created_at, items.c.request_id)
                 .join(items, items.c.id == leases.c.item_id)
                 .where(leases.c.id.in_(list(lease_ids)), leases.c.account_id == self.principal.account_id))
-
-    def _lease(self, lease_id: str) -> Any:
-        row = self._leases.get(lease_id) or self.conn.execute(self._lease_query([lease_id])).first()
-        if row is None:  # another user's lease looks exactly like one that does not exist
-            raise ApiError(404, "not_found", f"no lease {lease_id} of yours")
-        return row
 
     def _request(self, request_id: str) -> _Request:
         if request_id not in self._requests:
@@ -152,126 +200,144 @@ class Ingest:
                                                   float(spec.get("min_seconds_per_item", DEFAULT_MIN_SECONDS)))
         return self._requests[request_id]
 
-    # -- one submission --------------------------------------------------------------------
-    def one(self, sub: SubmissionIn, digest: str, raw_payload: Any) -> Outcome:
-        """Stores one verified submission, or replays it, or raises the ApiError it earns.
-        The payload is stored as sent, so its signature can be checked again at any time."""
-        stored = self.existing(sub.submission_id)
+    # -- checks (no writes) ----------------------------------------------------------------
+    def _plan(self, index: int, item: Verified) -> Outcome | _Plan | _Same:
+        key, payload = item.sub.submission_id, item.sub.payload
+        if key in self._pending:
+            first, digest = self._pending[key]
+            if digest != item.digest:
+                raise _reused()
+            return _Same(first)
+        stored = self.existing(key)
         if stored is not None:
-            return _replay(stored, digest)
-        lease = self._lease(sub.payload.lease_id)
-        req = self._check(sub, lease)
-        if not self._take_lease(lease.id):
-            stored = self.existing(sub.submission_id, fresh=True)  # a concurrent duplicate won
-            if stored is not None:
-                return _replay(stored, digest)
-            raise self._lease_refusal(lease.id)
-        return self._insert(sub, digest, raw_payload, lease, req)
-
-    def _check(self, sub: SubmissionIn, lease: Any) -> _Request:
-        payload = sub.payload
+            return _replay(stored, item.digest)
+        lease = self._leases.get(payload.lease_id)
+        if lease is None:  # another user's lease looks exactly like one that does not exist
+            raise ApiError(404, "not_found", f"no lease {payload.lease_id} of yours")
         if payload.item_id != lease.item_id:
             raise ApiError(422, "item_mismatch", f"lease {lease.id} is for another item than {payload.item_id}")
         if payload.epoch != lease.epoch:
             raise ApiError(409, "stale_epoch", f"the lease's epoch is {lease.epoch}, not {payload.epoch}")
-        if lease.state == "submitted":
-            raise ApiError(409, "already_submitted", "this lease was already submitted under another key")
+        if lease.state == "submitted" or lease.id in self._pending_leases:
+            raise _already_submitted()
         if lease.state != "active" or aware(lease.expires_at) <= self.now:
-            raise ApiError(409, "lease_expired", "the lease expired or was given back")
+            raise _lease_expired()
         req = self._request(lease.request_id)
-        check_labels(sub, req.classes)
-        return req
+        check_labels(item.sub, req.classes)
+        self._pending[key] = (index, item.digest)
+        self._pending_leases.add(lease.id)
+        return self._planned(item, lease, req)
 
-    def _take_lease(self, lease_id: str) -> bool:
-        """Flips the lease to submitted; False when it was not live any more (lost a race)."""
-        done = self.conn.execute(update(leases).where(leases.c.id == lease_id, leases.c.state == "active",
-                                                      leases.c.expires_at > self.now).values(state="submitted"))
-        return done.rowcount == 1
-
-    def _lease_refusal(self, lease_id: str) -> ApiError:
-        state = self.conn.execute(select(leases.c.state).where(leases.c.id == lease_id)).scalar_one()
-        if state == "submitted":
-            return ApiError(409, "already_submitted", "this lease was already submitted under another key")
-        return ApiError(409, "lease_expired", "the lease expired or was given back")
-
-    def _insert(self, sub: SubmissionIn, digest: str, raw_payload: Any, lease: Any, req: _Request) -> Outcome:
+    def _planned(self, item: Verified, lease: Any, req: _Request) -> _Plan:
         elapsed = (self.now - aware(lease.created_at)).total_seconds()
-        flagged = elapsed < req.min_seconds
-        out = SubmissionOut(submission_id=sub.submission_id, item_id=lease.item_id, payload_sha256=digest,
-                            received_at=self.now, flagged=flagged)
-        body = out.model_dump(mode="json")
-        row_id = self.conn.execute(insert(submissions).values(
-            account_id=self.principal.account_id, submission_id=sub.submission_id, item_id=lease.item_id,
-            lease_id=lease.id, payload=raw_payload, payload_sha256=digest,
-            signature=sub.signature, status_code=201, response=body, flagged=flagged,
-            flag_reason=(f"submitted {elapsed:.1f} s after the lease; a human needs at least "
-                         f"{req.min_seconds:g} s") if flagged else None,
-            created_at=self.now)).inserted_primary_key[0]
-        if flagged:  # held back: it does not count, and its slot goes to someone else
-            self.conn.execute(update(items).where(items.c.id == lease.item_id, items.c.is_gold == false())
-                              .values(slots_open=items.c.slots_open + 1))
-        else:
-            self.conn.execute(update(items).where(items.c.id == lease.item_id)
-                              .values(submitted=items.c.submitted + 1))
-        after_submission(self.conn, self.ctx, row_id)
-        return Outcome(201, body)
+        flagged = elapsed < req.min_seconds  # by the server's clock: the client's times prove nothing
+        reason = (f"submitted {elapsed:.1f} s after the lease; a human needs at least {req.min_seconds:g} s"
+                  if flagged else None)
+        body = SubmissionOut(submission_id=item.sub.submission_id, item_id=lease.item_id,
+                             payload_sha256=item.digest, received_at=self.now, flagged=flagged).model_dump(mode="json")
+        return _Plan(item, lease, flagged, reason, body)
+
+    # -- writes ----------------------------------------------------------------------------
+    def _write(self, plans: list[_Plan]) -> dict[str, Outcome | ApiError]:
+        """Stores the planned items; key -> answer. Losers of a race get the answer they would
+        get alone, and leave nothing behind."""
+        if not plans:
+            return {}
+        self._lock_items(p.lease.item_id for p in plans)
+        flipped = set(self.conn.execute(
+            update(leases).where(leases.c.id.in_([p.lease.id for p in plans]), leases.c.state == "active",
+                                 leases.c.expires_at > self.now)
+            .values(state="submitted").returning(leases.c.id)).scalars())
+        answers: dict[str, Outcome | ApiError] = {}
+        live = []
+        for plan in plans:
+            if plan.lease.id in flipped:
+                live.append(plan)
+            else:
+                answers[plan.item.sub.submission_id] = self._lost(plan)
+        ids = self._insert(live)
+        stored = [p for p in live if p.item.sub.submission_id in ids]
+        twins = [p for p in live if p.item.sub.submission_id not in ids]
+        if twins:  # a concurrent request stored these keys first: their leases flip back
+            self.conn.execute(update(leases).where(leases.c.id.in_([p.lease.id for p in twins]))
+                              .values(state="active"))
+            answers.update({p.item.sub.submission_id: self._lost(p) for p in twins})
+        self._count(stored)
+        for plan in stored:
+            after_submission(self.conn, self.ctx, ids[plan.item.sub.submission_id])
+            answers[plan.item.sub.submission_id] = Outcome(201, plan.body)
+        return answers
+
+    def _lock_items(self, item_ids: Iterable[str]) -> None:
+        """PostgreSQL: lock the items in id order before anything else is written, as every
+        submission does; concurrent batches then queue instead of deadlocking."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(items.c.id).where(items.c.id.in_(sorted(set(item_ids))))
+                              .order_by(items.c.id).with_for_update())
+
+    def _insert(self, plans: list[_Plan]) -> dict[str, int]:
+        """One multi-row INSERT; submission id -> row id of those stored (a key stored by a
+        concurrent request meanwhile is skipped, not an error)."""
+        if not plans:
+            return {}
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = (dialect_insert(submissions)
+                .on_conflict_do_nothing(index_elements=[submissions.c.account_id, submissions.c.submission_id])
+                .returning(submissions.c.id, submissions.c.submission_id))
+        rows = [dict(account_id=self.principal.account_id, submission_id=p.item.sub.submission_id,
+                     item_id=p.lease.item_id, lease_id=p.lease.id, payload=p.item.raw_payload,
+                     payload_sha256=p.item.digest, signature=p.item.sub.signature, status_code=201,
+                     response=p.body, flagged=p.flagged, flag_reason=p.flag_reason, outcome=None, score=None,
+                     created_at=self.now) for p in plans]
+        return {row.submission_id: row.id for row in self.conn.execute(stmt, rows)}
+
+    def _count(self, stored: list[_Plan]) -> None:
+        """Counts each on its item; a flagged one is held back: it does not count, and its slot
+        goes to someone else. Item order, the same lock order as everywhere else."""
+        for statement, flagged in ((_COUNT, False), (_GIVE_BACK, True)):
+            item_ids = sorted(p.lease.item_id for p in stored if p.flagged is flagged)
+            if item_ids:
+                self.conn.execute(statement, [{"item": item_id} for item_id in item_ids])
+
+    def _lost(self, plan: _Plan) -> Outcome | ApiError:
+        """The answer for an item whose write lost a race: a replay of the winner, or why not."""
+        try:
+            stored = self.existing(plan.item.sub.submission_id, fresh=True)
+            if stored is not None:
+                return _replay(stored, plan.item.digest)
+        except ApiError as exc:
+            return exc
+        state = self.conn.execute(select(leases.c.state).where(leases.c.id == plan.lease.id)).scalar_one()
+        return _already_submitted() if state == "submitted" else _lease_expired()
 
 
-@dataclass(frozen=True)
-class _Stored:
-    submission_id: str
-    payload_sha256: str
-    status_code: int
-    response: dict[str, Any]
+def _reused() -> ApiError:
+    return ApiError(409, "idempotency_key_reused", "this submission id was already used for a different payload")
+
+
+def _already_submitted() -> ApiError:
+    return ApiError(409, "already_submitted", "this lease was already submitted under another key")
+
+
+def _lease_expired() -> ApiError:
+    return ApiError(409, "lease_expired", "the lease expired or was given back")
 
 
 def _replay(stored: Any, digest: str) -> Outcome:
     if stored.payload_sha256 != digest:
-        raise ApiError(409, "idempotency_key_reused",
-                       "this submission id was already used for a different payload")
+        raise _reused()
     return Outcome(stored.status_code, stored.response, replayed=True)
 
 
-@dataclass(frozen=True)
-class Verified:
-    """A submission whose signature checked out: its digest and its payload as sent."""
-
-    sub: SubmissionIn
-    digest: str
-    raw_payload: Any
-
-
 def submit_one(ctx: Ctx, principal: Principal, item: Verified) -> Outcome:
-    """One submission in its own write transaction. A unique-constraint race is run again, and
-    the second run finds the winner's row and replays it (or refuses a different payload)."""
-    return retried(ctx, lambda conn: Ingest(conn, ctx, principal, ctx.now())
-                   .one(item.sub, item.digest, item.raw_payload))
+    """One submission in its own write transaction; its refusal is raised."""
+    [answer] = submit_batch(ctx, principal, [item])
+    if isinstance(answer, ApiError):
+        raise answer
+    return answer
 
 
 def submit_batch(ctx: Ctx, principal: Principal, checked: list[Verified | ApiError]) -> list[Outcome | ApiError]:
-    """Each verified item in its own SAVEPOINT of one transaction: a refused item undoes only
-    itself. An ApiError in `checked` (a failed signature check) is passed through as its result."""
-    def work(conn: Connection) -> list[Outcome | ApiError]:
-        ingest = Ingest(conn, ctx, principal, ctx.now())
-        ingest.prefetch(item.sub for item in checked if isinstance(item, Verified))
-        return [_batch_item(conn, ingest, item) if isinstance(item, Verified) else item for item in checked]
-    return retried(ctx, work)
-
-
-def _batch_item(conn: Connection, ingest: Ingest, item: Verified) -> Outcome | ApiError:
-    key = item.sub.submission_id
-    try:
-        with conn.begin_nested():
-            outcome = ingest.one(item.sub, item.digest, item.raw_payload)
-    except ApiError as exc:
-        return exc
-    except IntegrityError:  # a concurrent request stored this key first: answer as a replay would
-        stored = ingest.existing(key, fresh=True)
-        if stored is None:
-            raise
-        try:
-            outcome = _replay(stored, item.digest)
-        except ApiError as exc:
-            return exc
-    ingest.remember(key, item.digest, outcome)
-    return outcome
+    """Each item judged on its own, in one write transaction (run again if it lost a deadlock or
+    a unique-constraint race to a concurrent request: the second run sees the winner's rows)."""
+    return retried(ctx, lambda conn: Ingest(conn, ctx, principal, ctx.now()).run(checked))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
+from fastapi.responses import JSONResponse
 
 from app.sync.wire import ErrorOut, HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, TaskOut
 from coordinator.deps import Contributor, CtxDep
@@ -22,10 +23,11 @@ def errors(codes: dict[int, str] | None = None) -> dict[int | str, dict[str, Any
 
 
 @router.post("", response_model=LeaseOut, responses=errors({429: "rate limited, or out of energy (Retry-After)"}))
-def lease_tasks(body: LeaseIn, principal: Contributor, ctx: CtxDep) -> LeaseOut:
+def lease_tasks(body: LeaseIn, principal: Contributor, ctx: CtxDep) -> JSONResponse:
     """A batch of tasks routed to this account (tier, languages, skills, reputation), each with
     its own lease; an empty list when nothing matches. Each task costs one point of energy."""
-    return service.lease(ctx, principal, body)
+    # built from our own rows: serialized once, not dumped and validated again by FastAPI
+    return JSONResponse(service.lease(ctx, principal, body).model_dump(mode="json"))
 
 
 @router.get("", response_model=list[TaskOut], responses=errors())

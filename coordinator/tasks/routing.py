@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, desc, false, or_, select, true
+from sqlalchemy import Connection, Select, bindparam, desc, false, literal_column, or_, select, true
 
 from coordinator import reputation
 from coordinator.config import CoordinatorConfig
@@ -36,6 +36,8 @@ from coordinator.tables import data_requests, items, leases, request_locks
 
 EXPERT_BOUND = 0.8
 RNG: random.Random = secrets.SystemRandom()  # tests may put a seeded random.Random here
+# literals, not parameters, so that a partial index on these predicates can serve the query
+OPEN, ZERO = literal_column("'open'"), literal_column("0")
 
 
 @dataclass(frozen=True)
@@ -102,27 +104,33 @@ def normal_candidates(conn: Connection, db: CoordinatorDB, account_id: int, requ
     return found
 
 
-def normal_query(account_id: int, request_id: str, redundancy: int, limit: int,
-                 extras: bool | None = None) -> Select:
+def normal_query(account_id: Any, request_id: Any, redundancy: Any, limit: Any, extras: bool | None = None) -> Select:
     """Open normal items of one request with a free slot that this account never leased, in
     rank order; `extras` True: only those that need extra annotators, False: none of them."""
     stmt = (select(items.c.id, items.c.request_id, items.c.asset_id)
-            .where(items.c.state == "open", items.c.is_gold == false(), items.c.request_id == request_id,
-                   items.c.slots_open > 0, ~_leased_by(account_id))
+            .where(items.c.state == OPEN, items.c.is_gold == false(), items.c.request_id == request_id,
+                   items.c.slots_open > ZERO, ~_leased_by(account_id))
             .order_by(items.c.rank).limit(limit))
     if extras is not None:
         stmt = stmt.where(items.c.needed > redundancy if extras else items.c.needed <= redundancy)
     return stmt
 
 
+_PREPARED: dict[tuple[bool | None, bool], Any] = {}  # built once per variant: building costs more than running
+
+
 def _normal(conn: Connection, db: CoordinatorDB, account_id: int, req: Eligible, limit: int,
             extras: bool | None) -> list[Candidate]:
-    stmt = normal_query(account_id, req.id, req.redundancy, limit, extras)
-    rows = conn.execute(db.for_update(stmt, skip_locked=True))
+    key = (extras, db.is_sqlite)
+    if key not in _PREPARED:
+        query = normal_query(bindparam("account"), bindparam("request"), bindparam("k"), bindparam("limit"), extras)
+        _PREPARED[key] = db.for_update(query, skip_locked=True)
+    rows = conn.execute(_PREPARED[key], {"account": account_id, "request": req.id, "k": req.redundancy,
+                                         "limit": limit})
     return [Candidate(row.id, row.request_id, row.asset_id, gold=False) for row in rows]
 
 
-def _leased_by(account_id: int) -> Any:
+def _leased_by(account_id: Any) -> Any:
     return (select(leases.c.id)
             .where(leases.c.item_id == items.c.id, leases.c.account_id == account_id).exists())
 

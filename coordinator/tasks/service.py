@@ -4,21 +4,28 @@ The server owns lease time (`expires_at` from `ctx.now()`); each grant of a norm
 the item's `lease_epoch`, and the lease keeps that epoch as its fencing token: a heartbeat or a
 submission with another epoch gets 409. A normal item's `slots_open` counts what it can still
 hand out (needed - live leases - counted submissions); every change to it is a conditional
-UPDATE, so concurrent lessors, expiries and releases never double-count.
+UPDATE, so concurrent lessors, expiries and releases never double-count. Lease states:
+active -> submitted | expired (reclaimed at the next lease call) | released (given back).
+
+PostgreSQL lock order: leasing takes items with `FOR UPDATE SKIP LOCKED` (it never waits on
+an item); everything that does wait on items (reclaim, release, submissions) takes them in id
+order. What still deadlocks, or hits a unique constraint through a concurrent twin, is run
+again by `retried`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, false, insert, select, update
+from sqlalchemy import Connection, bindparam, false, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.sync.wire import AssetRef, HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, TaskOut
+from app.sync.wire import AssetRef, HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, Modality, TaskOut
 from coordinator.context import Ctx
 from coordinator.db import aware
 from coordinator.errors import ApiError
@@ -27,25 +34,35 @@ from coordinator.security import Principal
 from coordinator.tables import assets, data_requests, items, leases
 from coordinator.tasks import routing
 
+log = logging.getLogger(__name__)
 ATTEMPTS = 3
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
 T = TypeVar("T")
 MAX_LISTED = 1000
 
 
+_INSERT_LEASES = insert(leases)
+_EXPIRE = (update(leases).where(leases.c.state == "active", leases.c.expires_at <= bindparam("now"))
+           .values(state="expired").returning(leases.c.item_id))
+
+
 def reclaim_expired(conn: Connection, now: datetime) -> int:
     """Expired leases give their normal item's slot back. Each lease row flips once (the
     UPDATE's WHERE is re-checked under its row lock), so each slot comes back exactly once."""
-    expired = conn.execute(update(leases).where(leases.c.state == "active", leases.c.expires_at <= now)
-                           .values(state="expired").returning(leases.c.item_id)).scalars().all()
+    expired = conn.execute(_EXPIRE, {"now": now}).scalars().all()
     _reopen(conn, expired)
     return len(expired)
 
 
+_REOPEN = (update(items).where(items.c.id == bindparam("item"), items.c.is_gold == false())
+           .values(slots_open=items.c.slots_open + 1))
+
+
 def _reopen(conn: Connection, item_ids: Iterable[str]) -> None:
-    for item_id in sorted(item_ids):  # one lock order everywhere: no deadlock between reopeners
-        conn.execute(update(items).where(items.c.id == item_id, items.c.is_gold == false())
-                     .values(slots_open=items.c.slots_open + 1))
+    """One slot back per lease (an item may come back twice: one UPDATE per lease, not an IN)."""
+    ordered = sorted(item_ids)  # one lock order everywhere: no deadlock between reopeners
+    if ordered:
+        conn.execute(_REOPEN, [{"item": item_id} for item_id in ordered])
 
 
 def retried(ctx: Ctx, work: Callable[[Connection], T]) -> T:
@@ -59,9 +76,11 @@ def retried(ctx: Ctx, work: Callable[[Connection], T]) -> T:
         except IntegrityError:
             if attempt == ATTEMPTS:
                 raise
+            log.info("write transaction hit a unique constraint; running it again")
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == ATTEMPTS:
                 raise
+            log.warning("write transaction lost a race (%s); running it again", exc.orig.sqlstate)
     raise AssertionError("unreachable")
 
 
@@ -81,27 +100,31 @@ def _lease(conn: Connection, ctx: Ctx, principal: Principal, body: LeaseIn, now:
                            {"Retry-After": str(max(1, math.ceil(cfg.energy_regen_s)))})
         chosen = routing.mix_in_gold(conn, account_id, requests, chosen[:allowed])
     expires = now + timedelta(seconds=body.duration_s)
+    epochs = _claim(conn, [cand.item_id for cand in chosen if not cand.gold])
     granted = []
     for cand in chosen:
-        epoch = routing.gold_epoch(requests, cand.request_id) if cand.gold else _claim(conn, cand.item_id)
+        epoch = routing.gold_epoch(requests, cand.request_id) if cand.gold else epochs.get(cand.item_id)
         if epoch is not None:  # None: the slot went meanwhile (cannot happen under our row locks)
             granted.append(dict(id=secrets.token_hex(16), item_id=cand.item_id, account_id=account_id,
                                 epoch=epoch, state="active", expires_at=expires, created_at=now))
     if granted:
-        conn.execute(insert(leases), granted)
+        conn.execute(_INSERT_LEASES, granted)  # executemany: batched into one statement where it can be
     energy = game.profile(conn, account_id, now, cfg)["energy"]
     tasks = _tasks(conn, granted)
     routing.RNG.shuffle(tasks)  # no ordering tell between gold and normal tasks
     return LeaseOut(tasks=tasks, energy=energy)
 
 
-def _claim(conn: Connection, item_id: str) -> int | None:
-    """Takes one slot of a normal item; its new epoch, or None when no slot was left."""
-    return conn.execute(
-        update(items).where(items.c.id == item_id, items.c.slots_open > 0)
+def _claim(conn: Connection, item_ids: list[str]) -> dict[str, int]:
+    """Takes one slot of each normal item, in one statement; item id -> its new epoch. An item
+    without a slot left is missing from the answer (the WHERE is re-checked under the row lock)."""
+    if not item_ids:
+        return {}
+    rows = conn.execute(
+        update(items).where(items.c.id.in_(item_ids), items.c.slots_open > 0)
         .values(slots_open=items.c.slots_open - 1, lease_epoch=items.c.lease_epoch + 1)
-        .returning(items.c.lease_epoch)
-    ).scalar_one_or_none()
+        .returning(items.c.id, items.c.lease_epoch))
+    return {row.id: row.lease_epoch for row in rows}
 
 
 def _tasks(conn: Connection, granted: list[dict[str, Any]]) -> list[TaskOut]:
@@ -118,14 +141,14 @@ def _tasks(conn: Connection, granted: list[dict[str, Any]]) -> list[TaskOut]:
         select(data_requests.c.id, data_requests.c.modality, data_requests.c.spec)
         .where(data_requests.c.id.in_(request_ids)))}
     tasks = []
-    for g in granted:
+    for g in granted:  # built from our own rows: no need to validate them again
         item = detail[g["item_id"]]
         req = specs[item.request_id]
-        tasks.append(TaskOut(
+        tasks.append(TaskOut.model_construct(
             item_id=item.id, request_id=item.request_id, lease_id=g["id"], epoch=g["epoch"],
-            expires_at=aware(g["expires_at"]), modality=req.modality,
-            asset=AssetRef(id=item.asset_id, sha256=item.sha256, size=item.size, media_type=item.media_type,
-                           url=f"/v1/assets/{item.asset_id}"),
+            expires_at=aware(g["expires_at"]), modality=Modality(req.modality),
+            asset=AssetRef.model_construct(id=item.asset_id, sha256=item.sha256, size=item.size,
+                                           media_type=item.media_type, url=f"/v1/assets/{item.asset_id}"),
             label_schema=req.spec.get("label_schema", {})))
     return tasks
 

@@ -48,7 +48,8 @@ def serve_in_thread(app: Any, sock: socket.socket, *, start_timeout_s: float = 3
 
 
 class LiveClient(requests.Session):
-    """`requests` with paths relative to the live server, like TestClient: `client.get("/v1/health")`."""
+    """`requests` with paths relative to the live server, like TestClient: `client.get("/v1/health")`;
+    it takes TestClient's `content=` for raw bytes too, so the tests' helpers work with both."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__()
@@ -57,5 +58,7 @@ class LiveClient(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if isinstance(url, str) and url.startswith("/"):
             url = self.base_url + url
+        if "content" in kwargs:
+            kwargs["data"] = kwargs.pop("content")
         kwargs.setdefault("timeout", 30)
         return super().request(method, url, *args, **kwargs)

@@ -91,7 +91,8 @@ def test_routing_by_tier_languages_and_skills(client: TestClient, signed_in: Any
     plain = seed_request(db(client), items_n=2, redundancy=10).request_id
     tiered = seed_request(db(client), items_n=2, redundancy=10, requirements={"min_tier": 2}).request_id
     french = seed_request(db(client), items_n=2, redundancy=10, requirements={"languages": ["fr", "de"]}).request_id
-    medical = seed_request(db(client), items_n=2, redundancy=10, requirements={"skills": ["medical", "radiology"]}).request_id
+    medical = seed_request(db(client), items_n=2, redundancy=10,
+                           requirements={"skills": ["medical", "radiology"]}).request_id
     closed = seed_request(db(client), items_n=2, redundancy=10, status="closed").request_id
 
     def requests_for(wallet: Wallet, **account: Any) -> set[str]:

@@ -23,10 +23,13 @@ from typing import Any
 import pytest
 
 from coordinator.config import CoordinatorConfig, RateLimit
+from tests.coordinator.contributor import lease, submit
 from tests.coordinator.live import LiveClient
+from tests.coordinator.requester import create_request, declare, put_chunk
 from tests.coordinator.wallets import Wallet, sign_in
 
 ADMIN = Wallet.numbered(0)
+BYSTANDER = Wallet.numbered(1)  # what PATCH /v1/accounts gets instead of the fuzzing admin (fuzz_hooks.py)
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
@@ -34,7 +37,8 @@ CHECKS = ",".join([
     "use_after_free", "ensure_resource_availability", "ignored_auth",
 ])  # positive_data_acceptance left out: a valid-looking id of nothing is rightly a 404
 TOKEN_REVOKERS = r"^/v1/auth/(sign-out|refresh)$"
-MAX_EXAMPLES = int(os.environ.get("ALAYA_FUZZ_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("ALAYA_FUZZ_EXAMPLES", "10"))  # per operation and cycle
+SECONDS = int(os.environ.get("ALAYA_FUZZ_SECONDS", "40"))  # budget of the main run, per backend
 
 
 @pytest.fixture
@@ -46,14 +50,38 @@ def make_config(make_config: Callable[..., CoordinatorConfig]) -> Callable[..., 
     return make
 
 
-def _schemathesis(url: str, token: str, *filters: str, seed: int, report: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json",
+def _seed(client: LiveClient, admin: dict[str, str]) -> dict[str, str]:
+    """Real identifiers for the path parameters: a request, an uploaded asset, a lease, a submission."""
+    request_id = create_request(client, admin)["id"]
+    data = b"\x89PNG fuzz target"
+    asset = declare(client, admin, request_id, data).json()
+    assert put_chunk(client, admin, asset["id"], data, 0, len(data)).status_code == 200
+    task = lease(client, admin, 1, request_id=request_id)[0]
+    sent = submit(client, admin, ADMIN, task, ["sky"])
+    assert sent.status_code == 201, sent.text
+    return {"request_id": request_id, "asset_id": asset["id"], "lease_id": task["lease_id"],
+            "submission_id": sent.json()["submission_id"], "address": BYSTANDER.address}
+
+
+def _config(ids: dict[str, str], path: Path) -> Path:
+    """schemathesis.toml: each path parameter takes a real identifier in most cases, else fuzz."""
+    lines = [f'[dictionaries.{name}]\nvalues = ["{value}"]\n' for name, value in ids.items()]
+    lines.append("[parameters]")
+    lines += [f'"path.{name}" = {{ dictionary = "{name}", probability = 0.7 }}' for name in ids]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _schemathesis(url: str, token: str, *options: str, seed: int, config: Path,
+                  report: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", f"{url}/openapi.json",
            "--checks", CHECKS, "--header", f"Authorization: Bearer {token}",
-           "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(MAX_EXAMPLES),
+           "--max-examples", str(MAX_EXAMPLES),
            "--seed", str(seed), "--no-shrink", "--generation-database", "none", "--workers", "1",
            "--request-timeout", "30", "--suppress-health-check", "all", "--no-color",
-           "--report", "junit", "--report-junit-path", str(report), *filters]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+           "--report", "junit", "--report-junit-path", str(report), *options]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("fuzz_hooks.py")),
+           "ALAYA_FUZZ_PROTECT": ADMIN.address, "ALAYA_FUZZ_BYSTANDER": BYSTANDER.address}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -62,11 +90,16 @@ def test_openapi_fuzz(live_server: str, tmp_path: Path) -> None:
     with LiveClient(live_server) as client:
         main = sign_in(client, ADMIN)["Authorization"].removeprefix("Bearer ")
         own = sign_in(client, ADMIN)["Authorization"].removeprefix("Bearer ")
-    runs = [("main", main, ("--exclude-path-regex", TOKEN_REVOKERS)),
-            ("token", own, ("--include-path-regex", TOKEN_REVOKERS))]
+        sign_in(client, BYSTANDER)
+        config = _config(_seed(client, {"Authorization": f"Bearer {main}"}), tmp_path / "schemathesis.toml")
+    # the main run: `--max-time` is the budget; fuzzing and stateful cycles repeat until it is spent
+    runs = [("main", main, ("--exclude-path-regex", TOKEN_REVOKERS, "--max-time", str(SECONDS),
+                            "--phases", "examples,coverage,fuzzing,stateful")),
+            ("token", own, ("--include-path-regex", TOKEN_REVOKERS, "--phases", "coverage,fuzzing"))]
     failed = []
-    for name, token, filters in runs:
-        done = _schemathesis(live_server, token, *filters, seed=seed, report=tmp_path / f"{name}.xml")
+    for name, token, options in runs:
+        done = _schemathesis(live_server, token, *options, seed=seed, config=config, report=tmp_path / f"{name}.xml")
+        (tmp_path / f"{name}.log").write_text(done.stdout + done.stderr)
         if done.returncode != 0:
             failed.append(f"--- schemathesis run {name!r} (seed {seed}) exited {done.returncode}\n"
                           f"{done.stdout[-20000:]}\n{done.stderr[-3000:]}")

@@ -82,6 +82,20 @@ def test_record_keeps_counts_in_the_database(client: TestClient, signed_in: Any)
     assert bounds["audio:segment"] < reputation.prior_bound(ctx.config)
 
 
+def test_record_all_matches_one_by_one(client: TestClient, signed_in: Any) -> None:
+    ctx = client.app.state.ctx
+    signed_in(ME), signed_in(Wallet.numbered(301))
+    a, b = account_id(client, ME), account_id(client, Wallet.numbered(301))
+    with ctx.db.write() as conn:
+        reputation.record_all(conn, [(b, "f", 0.0, True), (a, "f", 1.0, False), (a, "g", 0.5, False)],
+                              ctx.now(), ctx.config)
+        rows = {(r.account_id, r.family): (r.alpha, r.beta, r.gold_failed) for r in conn.execute(select(reputations))}
+    prior = ctx.config.reputation_prior
+    assert rows[(a, "f")][:2] == pytest.approx(reputation.decayed(*prior, 1.0, ctx.config))
+    assert rows[(b, "f")] == pytest.approx((*reputation.decayed(*prior, 0.0, ctx.config), 1))
+    assert rows[(a, "g")][:2] == pytest.approx(reputation.decayed(*prior, 0.5, ctx.config))
+
+
 def test_honeypot_lockout(client: TestClient, signed_in: Any, clock: Any) -> None:
     """Three failed honeypots among the last five lock the account out of that request; two do
     not (a newcomer's first mistakes); passes in between keep the window honest."""

@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from coordinator.main import create_app
+from coordinator.submissions.service import Ingest
 from coordinator.tables import items, leases, submissions
 from tests.coordinator.contributor import lease, make_payload, seed_request, submission, submit
+from tests.coordinator.requester import create_request, upload_asset
 from tests.coordinator.wallets import Wallet, sign_in
 
 ME, OTHER = Wallet.numbered(200), Wallet.numbered(201)
@@ -97,7 +99,8 @@ def test_hostile_submissions_are_refused_and_change_nothing(client: TestClient, 
     # signed, then tampered with: 401
     tampered = submission(ME, task, ["car"], "f2")
     tampered["payload"]["labels"]["annotations"][0]["label"] = "person"
-    refusal(client.post("/v1/submissions", json=tampered, headers={**me, "Idempotency-Key": "f2"}), 401, "bad_signature")
+    refusal(client.post("/v1/submissions", json=tampered, headers={**me, "Idempotency-Key": "f2"}),
+            401, "bad_signature")
     # a signature that recovers to nothing
     junk = submission(ME, task, ["car"], "f3")
     junk["signature"] = "0x" + "ff" * 65
@@ -194,3 +197,49 @@ def test_batch_bounds(client: TestClient, signed_in: Any) -> None:
     one = {"submission_id": "x", "payload": {}, "signature": "0x" + "1" * 130}
     refusal(client.post("/v1/submissions/batch", json={"submissions": [one] * 501}, headers=me), 422,
             "invalid_input")
+
+
+def test_a_key_stored_concurrently_is_answered_without_a_500(client: TestClient, setup: dict[str, Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrent request stores the same key (another payload) between our checks and our
+    insert: our item gets 409, its lease flips back to active, the batch's other items stand."""
+    task, other_task = setup["mine"]
+    twin = submission(ME, task, ["person"], "twin")
+    mine = [submission(ME, task, ["car"], "twin"), submission(ME, other_task, ["car"], "solo")]
+    real_lock = Ingest._lock_items
+
+    def race(self: Ingest, item_ids: Any) -> None:
+        real_lock(self, item_ids)
+        self.conn.execute(submissions.insert().values(
+            account_id=self.principal.account_id, submission_id="twin", item_id=task["item_id"],
+            lease_id=task["lease_id"], payload=twin["payload"], payload_sha256="0" * 64,
+            signature=twin["signature"], status_code=201, response={"stored": "by the twin"},
+            flagged=False, created_at=self.now))
+
+    monkeypatch.setattr(Ingest, "_lock_items", race)
+    results = client.post("/v1/submissions/batch", json={"submissions": mine}, headers=setup["me"]).json()["results"]
+    assert [(r["status"], (r["error"] or {}).get("error")) for r in results] == [
+        (409, "idempotency_key_reused"), (201, None)]
+    with db(client).read() as conn:
+        states = dict(conn.execute(select(leases.c.id, leases.c.state)
+                                   .where(leases.c.id.in_([task["lease_id"], other_task["lease_id"]]))).all())
+    assert states == {task["lease_id"]: "active", other_task["lease_id"]: "submitted"}
+
+
+def test_through_the_requester_api(client: TestClient, signed_in: Any, clock: Any) -> None:
+    """A request and assets made through the requester API: leased, downloaded, submitted;
+    a shape kind its class does not allow is refused."""
+    requester = signed_in(Wallet.numbered(210), roles=["requester"])
+    request = create_request(client, requester, redundancy=1, gold_rate=0.0)
+    data = [bytes([i]) * 2048 for i in range(2)]
+    uploaded = {upload_asset(client, requester, request["id"], d)["item_id"]: d for d in data}
+    me = signed_in(ME)
+    tasks = lease(client, me, 5)
+    assert {t["item_id"] for t in tasks} == set(uploaded)
+    assert tasks[0]["label_schema"] == request["label_schema"]
+    download = client.get(tasks[0]["asset"]["url"], headers=me)
+    assert download.status_code == 200 and download.content == uploaded[tasks[0]["item_id"]]
+    clock.advance(seconds=30)
+    box = {"annotations": [{"id": "a", "label": "car", "shape": {"kind": "box", "x1": 0, "y1": 0, "x2": 5, "y2": 5}}]}
+    assert submit(client, me, ME, tasks[0], box).status_code == 201
+    refusal(submit(client, me, ME, tasks[1], ["car"]), 422, "shape_not_allowed")  # car allows box, polygon
