@@ -24,7 +24,7 @@ from app.sync.wire import API_PREFIX, AssetIn, AssetOut
 from coordinator.assets.storage import Storage
 from coordinator.context import Ctx
 from coordinator.errors import ApiError
-from coordinator.requests.schema import check_gold, check_schema, check_unicode, invalid
+from coordinator.requests.schema import check_labels_in_schema, check_schema, check_unicode, invalid
 from coordinator.requests.service import is_admin, load_owned
 from coordinator.security import Principal
 from coordinator.tables import assets, data_requests, items, leases
@@ -71,7 +71,7 @@ def declare(ctx: Ctx, principal: Principal, request_id: str, body: AssetIn) -> t
     if request.status != "open":
         raise ApiError(409, "request_closed", f"data request {request_id} is closed")
     if body.gold is not None:
-        check_gold(body.gold, check_schema(request.spec["label_schema"]))
+        check_labels_in_schema(body.gold, check_schema(request.spec["label_schema"]))
     asset_id = secrets.token_hex(16)
     row = dict(id=asset_id, request_id=request_id, sha256=body.sha256, size=body.size, received=0,
                filename=body.filename, media_type=body.media_type, complete=False, gold=gold,

@@ -82,17 +82,17 @@ def family(modality: Modality, classes: Classes) -> str:
     return f"{modality.value}:{'+'.join(kinds)}"
 
 
-def check_gold(gold: Labels, classes: Classes) -> None:
-    """A honeypot's truth may use only the schema's classes, each with a kind it allows:
+def check_labels_in_schema(gold: Labels, classes: Classes, where: str = "gold") -> None:
+    """Labels (a honeypot's truth, an expert's decision) may use only the schema's classes, each with a kind it allows:
     a contributor could never match anything else."""
     for i, annotation in enumerate(gold.annotations):
-        _check_label(annotation.label, annotation.shape.kind, classes, f"gold.annotations[{i}]")
+        _check_label(annotation.label, annotation.shape.kind, classes, f"{where}.annotations[{i}]")
     for i, track in enumerate(gold.tracks):
         for j, keyframe in enumerate(track.keyframes):
-            _check_label(track.label, keyframe.shape.kind, classes, f"gold.tracks[{i}].keyframes[{j}]")
+            _check_label(track.label, keyframe.shape.kind, classes, f"{where}.tracks[{i}].keyframes[{j}]")
     for i, segment in enumerate(gold.segments):
         if segment.label and segment.label not in classes:
-            raise invalid(f"gold.segments[{i}].label", f"{segment.label!r} is not a class of the schema")
+            raise invalid(f"{where}.segments[{i}].label", f"{segment.label!r} is not a class of the schema")
 
 
 def _check_label(label: str, kind: str, classes: Classes, where: str) -> None:

@@ -11,7 +11,7 @@ from app.sync.wire import Id, Labels, ReviewDecisionIn, ReviewOut, Wire
 from coordinator.deps import CtxDep, Reviewer
 from coordinator.errors import ApiError
 from coordinator.quality.lifecycle import settle_by_expert
-from coordinator.requests.schema import check_schema, check_gold
+from coordinator.requests.schema import check_labels_in_schema, check_schema
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, reviews, submissions
 
@@ -73,7 +73,7 @@ def decide_review(review_id: ReviewId, body: ReviewDecisionIn, principal: Review
                            .where(reviews.c.id == review_id, ~_worked_on(principal))).first()
         if row is None:
             raise ApiError(404, "not_found", f"no review {review_id} for you")
-        check_gold(body.labels, check_schema(row.spec["label_schema"]))
+        check_labels_in_schema(body.labels, check_schema(row.spec["label_schema"]), "labels")
         taken = conn.execute(update(reviews).where(reviews.c.id == review_id, reviews.c.decided_at.is_(None))
                              .values(decided_at=ctx.now(), reviewer_id=principal.account_id,
                                      decision=body.labels.model_dump(mode="json"), note=body.note))

@@ -34,6 +34,7 @@ from coordinator.context import Ctx
 from coordinator.db import aware
 from coordinator.errors import ApiError
 from coordinator.quality import lifecycle
+from coordinator.requests.schema import Classes, check_schema
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, leases, submissions
 from coordinator.tasks.service import retried
@@ -54,7 +55,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Request:
-    classes: dict[str, frozenset[str] | None]  # class name -> allowed shape kinds (None: any)
+    classes: Classes  # class name -> allowed shape kinds
     min_seconds: float
 
 
@@ -82,19 +83,7 @@ def verify_signature(raw_payload: Any, signature: str, address: str) -> str:
     return digest
 
 
-def schema_classes(schema: Any) -> dict[str, frozenset[str] | None]:
-    """Class name -> allowed shape kinds, from a label schema in the workstation's layout
-    (`classes: [{name, allowed_kinds?}, …]`, which the requester API checks on creation)."""
-    entries = schema.get("classes") if isinstance(schema, dict) else None
-    found: dict[str, frozenset[str] | None] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            kinds = entry.get("allowed_kinds")
-            found[entry["name"]] = frozenset(kinds) if isinstance(kinds, list) else None
-    return found
-
-
-def check_labels(sub: SubmissionIn, classes: dict[str, frozenset[str] | None]) -> None:
+def check_labels(sub: SubmissionIn, classes: Classes) -> None:
     """422 unknown_label for a class outside the schema, shape_not_allowed for a kind the class
     does not allow (such work could never be matched in consensus)."""
     labels = sub.payload.labels
@@ -196,7 +185,7 @@ class Ingest:
         if request_id not in self._requests:
             spec = self.conn.execute(select(data_requests.c.spec)
                                      .where(data_requests.c.id == request_id)).scalar_one()
-            self._requests[request_id] = _Request(schema_classes(spec.get("label_schema")),
+            self._requests[request_id] = _Request(check_schema(spec["label_schema"]),
                                                   float(spec.get("min_seconds_per_item", DEFAULT_MIN_SECONDS)))
         return self._requests[request_id]
 
