@@ -92,7 +92,9 @@ def _close(conn: Connection, item_id: str, labels: dict, agreement: float | None
 def _settle(conn: Connection, ctx: Ctx, req: Any, counted: list[Any], truth: dict) -> None:
     """Score every counted answer against the final labels: reputation, outcome, payment."""
     now, config = ctx.now(), ctx.config
-    for sub in counted:
+    # account order: the one lock order (reputation, profile, ledger rows) that two settling
+    # transactions with overlapping annotators share, so PostgreSQL never deadlocks them
+    for sub in sorted(counted, key=lambda c: (c.account_id, c.id)):
         score = labels_score(truth, sub.payload["labels"])
         agreed = score >= config.gold_pass_score
         conn.execute(update(submissions).where(submissions.c.id == sub.id)

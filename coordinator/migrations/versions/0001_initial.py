@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:19:36.081914
+Create Date: 2026-11-25 07:07:59.042457
 """
 
 from alembic import op
@@ -167,6 +167,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('asset_id', name=op.f('uq_items_asset_id'))
     )
     with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.create_index('ix_items_leasable', ['request_id', 'rank'], unique=False, postgresql_where=sa.text("state = 'open' AND is_gold = false AND slots_open > 0"))
         batch_op.create_index(batch_op.f('ix_items_request_id_state'), ['request_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_items_state_is_gold_request_id_rank'), ['state', 'is_gold', 'request_id', 'rank'], unique=False)
 
@@ -251,6 +252,7 @@ def downgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_items_state_is_gold_request_id_rank'))
         batch_op.drop_index(batch_op.f('ix_items_request_id_state'))
+        batch_op.drop_index('ix_items_leasable', postgresql_where=sa.text("state = 'open' AND is_gold = false AND slots_open > 0"))
 
     op.drop_table('items')
     op.drop_table('request_locks')
