@@ -7,20 +7,22 @@ on a free port, with its socket in that folder and fsync off (a test cluster tha
 thrown away anyway), run as the `postgres` OS user when we are root: the server refuses root.
 
 Each test gets its own database, cloned from a template that already holds the schema at
-alembic head (`CREATE DATABASE … TEMPLATE`): a file copy of a few milliseconds, where running
-the migrations would cost every PostgreSQL test several times that. The app's own
-`migrate()` then finds the database at head and does nothing.
+alembic head (`CREATE DATABASE … TEMPLATE`), so no test pays for the migrations (the app's own
+`migrate()` finds the database at head and does nothing). The clones are made ahead of need
+and dropped afterwards by a background thread: a test takes a ready database.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import queue
 import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import psycopg
@@ -32,6 +34,7 @@ REQUIRE_ENV = "ALAYA_REQUIRE_POSTGRES"
 CONFIGURED_URL = os.environ.get(URL_ENV) or None
 REQUIRED = os.environ.get(REQUIRE_ENV, "") not in ("", "0")
 OS_USER = "postgres"
+SPARES = 2  # databases cloned ahead of need
 SETTINGS = {  # speed over durability: nothing in a test cluster must survive a crash
     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
     "max_connections": "300", "listen_addresses": "127.0.0.1",
@@ -109,14 +112,23 @@ class Cluster:
 
 
 class PostgresServer:
-    """Creates a fresh database per test (from a migrated template) and drops it afterwards."""
+    """Hands out a fresh database per test (a clone of a migrated template) and drops it after.
+
+    A worker thread, on a connection of its own, clones `SPARES` databases ahead of need and
+    drops used ones, so a test waits for neither while the server copies files."""
 
     def __init__(self, admin_url: str, cluster: Cluster | None = None) -> None:
         self.url: URL = make_url(admin_url).set(drivername="postgresql+psycopg")
         self.cluster = cluster
-        self._admin = psycopg.connect(self.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                                      autocommit=True)
+        self._admin = self._connect()
         self._template: str | None = None
+        self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._spares: queue.Queue[str | BaseException] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                               autocommit=True)
 
     def database_url(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
@@ -139,25 +151,70 @@ class PostgresServer:
             self._template = name
         return self._template
 
+    def _work(self, conn: psycopg.Connection) -> None:
+        with conn:
+            while (job := self._jobs.get()) is not None:
+                kind, name = job
+                try:
+                    if kind == "create":
+                        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')  # type: ignore[arg-type]
+                        self._spares.put(name)
+                    else:
+                        conn.execute(_drop_sql(name))  # type: ignore[arg-type]
+                except Exception as exc:  # handed to the test that waits for this database
+                    if kind == "create":
+                        self._spares.put(exc)
+
     def create_database(self, *, migrated: bool = True) -> str:
         """A new database; `migrated=False` gives a truly empty one (no schema)."""
-        name = f"t_{secrets.token_hex(6)}"
-        source = self.template() if migrated else "template0"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        return self.database_url(name)
+        if not migrated:
+            name = _new_name()
+            self._execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            return self.database_url(name)
+        if self._worker is None:
+            self.template()
+            self._worker = threading.Thread(target=self._work, args=(self._connect(),), daemon=True,
+                                            name="postgres-spares")
+            self._worker.start()
+            for _ in range(SPARES - 1):
+                self._jobs.put(("create", _new_name()))
+        self._jobs.put(("create", _new_name()))  # the replacement of the one taken now
+        got = self._spares.get(timeout=300)
+        if isinstance(got, BaseException):
+            raise got
+        return self.database_url(got)
 
     def drop_database(self, url: str) -> None:
-        # FORCE (PostgreSQL 13+): a test that leaked an engine must not leak its database
-        self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        name = make_url(url).database or ""
+        if self._worker is not None and self._worker.is_alive():
+            self._jobs.put(("drop", name))
+        else:
+            self._execute(_drop_sql(name))
 
     def close(self) -> None:
         try:
+            if self._worker is not None:
+                self._jobs.put(None)
+                self._worker.join(timeout=120)
+                while not self._spares.empty():
+                    spare = self._spares.get()
+                    if isinstance(spare, str):
+                        self._execute(_drop_sql(spare))
             if self._template:
-                self.drop_database(self.database_url(self._template))
+                self._execute(_drop_sql(self._template))
             self._admin.close()
         finally:
             if self.cluster:
                 self.cluster.stop()
+
+
+def _new_name() -> str:
+    return f"t_{secrets.token_hex(6)}"
+
+
+def _drop_sql(name: str) -> str:
+    # FORCE (PostgreSQL 13+): a test that leaked an engine must not leak its database
+    return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
 
 
 def start(configured_url: str | None = CONFIGURED_URL) -> PostgresServer:
