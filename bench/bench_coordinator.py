@@ -16,7 +16,8 @@ client's end.
 Lease: one client (round-robin over 8 signed-in contributors) asks POST /v1/leases for 10 tasks
 at a time, sequentially; latency is measured around each HTTP call, after 20 warm-up calls.
 The queue is seeded straight into the database (a request, its assets and items, 5% gold) and
-ANALYZEd: first 1,000 open items (baseline), then topped up to 100,000 (measured).
+ANALYZEd: first 1,000 open items (baseline), then topped up to 100,000 (measured); redundancy
+5, so the small queue does not run dry during the baseline's calls.
 PostgreSQL: the tests' throwaway cluster (`tests/coordinator/postgres.py`: fsync off), or the
 server named by ALAYA_TEST_POSTGRES_URL; its rows are left out when neither is available.
 """
@@ -278,11 +279,12 @@ def _lease_latencies(base: str, accounts: list[dict[str, str]], calls: int) -> n
 
 def _lease_figures(db_url: str, open_items: int, calls: int) -> tuple[np.ndarray, np.ndarray]:
     """Latencies (ms) with 1,000 open items, then with `open_items`."""
-    request_id = _seed(db_url, 1000, redundancy=3, gold_rate=0.05)
+    # redundancy 5: the 1,000-item queue keeps open slots through all the calls of the baseline
+    request_id = _seed(db_url, 1000, redundancy=5, gold_rate=0.05)
     with _server(db_url) as base:
         accounts = [_sign_in(base, n) for n in range(1, CLIENTS + 1)]
         small = _lease_latencies(base, accounts, calls)
-        _seed(db_url, open_items - 1000, redundancy=3, gold_rate=0.05, request_id=request_id)
+        _seed(db_url, open_items - 1000, redundancy=5, gold_rate=0.05, request_id=request_id)
         large = _lease_latencies(base, accounts, calls)
     return small, large
 
@@ -313,18 +315,21 @@ def run(quick: bool = False) -> list[Measurement]:
     with tempfile.TemporaryDirectory(prefix="alaya-bench-coord-") as tmp, _databases(Path(tmp)) as backends:
         for backend, make_url in backends:
             batched, single = _ingest_rates(make_url("ingest"), per_client, per_client_single)
+            print(f"  {backend}: ingest {batched:,.0f}/s batched, {single:,.0f}/s one request each", flush=True)
             rows.append(Measurement(
                 f"ingest, 8 clients, {backend}", "subs/s", batched, 1000.0, single,
                 "one request per submission, same 8 clients", details={
                     "submissions": CLIENTS * per_client, "batch": BATCH, "baseline_submissions":
                     CLIENTS * per_client_single, "redundancy": 3}))
             small, large = _lease_figures(make_url("lease"), open_items, calls)
+            print(f"  {backend}: lease p95 {np.percentile(large, 95):.1f} ms ({open_items:,} open), "
+                  f"{np.percentile(small, 95):.1f} ms (1,000 open)", flush=True)
             for pct in (50, 95):
                 rows.append(Measurement(
                     f"lease p{pct}, {open_items // 1000}k open, {backend}", "ms", float(np.percentile(large, pct)),
                     20.0 if pct == 95 else None, float(np.percentile(small, pct)), "1,000 open items, same server",
                     higher_is_better=False, details={"calls": calls, "tasks_per_call": LEASE_COUNT,
-                                                     "open_items": open_items, "gold_share": 0.05}))
+                                                     "open_items": open_items, "gold_share": 0.05, "redundancy": 5}))
     return rows
 
 

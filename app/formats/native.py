@@ -9,6 +9,7 @@ items, so a big dataset is never held as one string. Floats are written with `re
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,10 +49,31 @@ def read_text(path: Path) -> str:
                               where=located_in(path, line)) from None
 
 
+MAX_NESTING = 200  # far beyond any real file; deeper input could overflow the C stack
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply arrays and objects nest, strings skipped, at C speed (regex + numpy): the
+    json module's recursion guard follows `sys.getrecursionlimit()`, which a library may raise
+    far past what the stack holds, and then a hostile file crashes the process."""
+    import numpy as np
+
+    bare = np.frombuffer(_STRINGS.sub("", text).encode("utf-8", "replace"), np.uint8)
+    steps = np.isin(bare, _OPEN).astype(np.int32) - np.isin(bare, _CLOSE)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OPEN, _CLOSE = list(b"[{"), list(b"]}")
+
+
 def read_json(path: Path) -> Any:
     """Parsed JSON, or a ValidationError naming the file and the line."""
+    text = read_text(path)
+    if nesting_depth(text) > MAX_NESTING:
+        raise ValidationError(f"nested more than {MAX_NESTING} levels deep", where=str(path))
     try:
-        return json.loads(read_text(path))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"invalid JSON: {exc.msg} (column {exc.colno})",
                               where=located_in(path, exc.lineno)) from None

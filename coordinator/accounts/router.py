@@ -40,9 +40,11 @@ def _out(row: object) -> AccountOut:
                       skills=row.skills, locked=row.locked)
 
 
-@router.patch("/{address}", response_model=AccountOut, responses={404: {"description": "no such account"}})
-def patch_account(address: Address, body: AccountPatch, _admin: Admin, ctx: CtxDep) -> AccountOut:
+@router.patch("/{address}", response_model=AccountOut, responses={404: {"description": "no such account"}, 409: {"description": "would lock out the caller"}})
+def patch_account(address: Address, body: AccountPatch, admin: Admin, ctx: CtxDep) -> AccountOut:
     """Change an account that has signed in at least once."""
+    if to_checksum_address(address) == admin.address and (body.locked or (body.roles and Role.admin not in body.roles)):
+        raise ApiError(409, "own_account", "an administrator cannot lock or demote their own account")
     changes = {k: ([r.value for r in v] if k == "roles" else v)
                for k, v in body.model_dump(exclude_none=True).items()}
     with ctx.db.write() as conn:

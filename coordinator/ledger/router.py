@@ -48,7 +48,7 @@ def my_balance(principal: PrincipalDep, ctx: CtxDep) -> BalanceOut:
 @router.get("/me/ledger", response_model=LedgerPageOut, responses={**SIGNED_IN, 422: {"model": ErrorOut}})
 def my_ledger(principal: PrincipalDep, ctx: CtxDep,
               limit: Annotated[int, Query(ge=1, le=200)] = 50,
-              before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> LedgerPageOut:
+              before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> LedgerPageOut:  # entry ids are 32-bit
     """My ledger entries, newest first; page with `before` = the previous page's `next_before`."""
     with ctx.db.read() as conn:
         rows = service.entries(conn, service.user_account(principal.account_id), limit=limit, before=before)

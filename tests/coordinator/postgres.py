@@ -2,9 +2,10 @@
 
 `ALAYA_TEST_POSTGRES_URL` (e.g. `postgresql://postgres@127.0.0.1:5432/postgres`) names a
 server where the tests may create and drop databases. Without it, `initdb` and `pg_ctl`
-(on PATH, else Debian's /usr/lib/postgresql/<ver>/bin) start a cluster in a temporary folder,
-on a free port, with its socket in that folder and fsync off (a test cluster that crashes is
-thrown away anyway), run as the `postgres` OS user when we are root: the server refuses root.
+(on PATH, else Debian's /usr/lib/postgresql/<ver>/bin) start a cluster in a temporary folder
+(in /dev/shm when it has room), on a free port, with its socket in that folder and fsync off
+(a test cluster that crashes is thrown away anyway), run as the `postgres` OS user when we
+are root: the server refuses root.
 
 Each test gets its own database, cloned from a template that already holds the schema at
 alembic head (`CREATE DATABASE … TEMPLATE`), so no test pays for the migrations (the app's own
@@ -54,6 +55,15 @@ def find_bin_dir() -> Path | None:
     return max(found, key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else 0, default=None)
 
 
+def _memory_dir() -> str | None:
+    """/dev/shm when it has room: cloning a database there takes ~20 ms instead of ~300 ms on
+    a disk (measured on the dev machine); a container's 64 MB /dev/shm is too small."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free >= 1 << 30:
+        return shm
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,7 +75,7 @@ class Cluster:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.dir = Path(tempfile.mkdtemp(prefix="alaya-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="alaya-pg-", dir=_memory_dir()))
         self.data = self.dir / "data"
         self.port = 0
         self._as_user: list[str] = []
