@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coordinator.config import CoordinatorConfig
+from coordinator.db import CoordinatorDB
 from coordinator.main import create_app
+from coordinator.tables import metadata
 from tests.coordinator import postgres
 from tests.coordinator.live import bound_socket, serve_in_thread
 from tests.coordinator.wallets import Wallet, sign_in
@@ -43,6 +45,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'coordinator.sqlite3'}"
     return request.getfixturevalue("postgres_database_url")
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[CoordinatorDB]:
+    """The bare database with every table and no app: for service-level tests."""
+    database = CoordinatorDB(db_url)
+    metadata.create_all(database.engine)
+    yield database
+    database.close()
 
 
 @pytest.fixture

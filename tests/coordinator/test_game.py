@@ -4,7 +4,7 @@ daily count across UTC days, and GET /v1/me."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,19 +15,11 @@ from sqlalchemy import Connection, insert, select
 from coordinator.config import CoordinatorConfig
 from coordinator.db import CoordinatorDB
 from coordinator.ledger import game, service
-from coordinator.tables import accounts, metadata, profiles
+from coordinator.tables import accounts, profiles
 from tests.coordinator.conftest import FakeClock
 from tests.coordinator.wallets import Wallet
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[CoordinatorDB]:
-    database = CoordinatorDB(db_url)
-    metadata.create_all(database.engine)
-    yield database
-    database.close()
 
 
 @pytest.fixture

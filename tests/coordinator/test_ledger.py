@@ -22,21 +22,13 @@ from coordinator.db import CoordinatorDB
 from coordinator.ledger import game, service
 from coordinator.ledger.service import EpochNotOver, close_epoch, epoch_end, epoch_of, pay_reward, post
 from coordinator.main import create_app
-from coordinator.tables import accounts, epochs, ledger_entries, metadata, redemptions
+from coordinator.tables import accounts, epochs, ledger_entries, redemptions
 from tests.coordinator.conftest import FakeClock
 from tests.coordinator.wallets import Wallet
 
 NOV = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
 DEC = datetime(2026, 12, 10, 9, 0, tzinfo=timezone.utc)
 JAN = datetime(2027, 1, 2, 0, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[CoordinatorDB]:
-    database = CoordinatorDB(db_url)
-    metadata.create_all(database.engine)
-    yield database
-    database.close()
 
 
 @pytest.fixture
