@@ -9,20 +9,26 @@ unique constraints for everything the protocol promises.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+ATTEMPTS = 3
+RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class CoordinatorDB:
@@ -46,6 +52,25 @@ class CoordinatorDB:
         """One write transaction: commits on success, rolls back on any exception."""
         with self._lock or nullcontext(), self._writer.begin() as conn:
             yield conn
+
+    def retried(self, work: Callable[[Connection], T]) -> T:
+        """`work` in a write transaction, run again when it lost a race that a second run
+        resolves: a PostgreSQL deadlock or serialization failure (one of two transactions is
+        chosen to fail), or a unique constraint hit by a concurrent twin (the second run sees
+        the twin's row)."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("write transaction hit a unique constraint; running it again")
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == ATTEMPTS:
+                    raise
+                log.warning("write transaction lost a race (%s); running it again", exc.orig.sqlstate)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from coordinator import reputation
 from coordinator.consensus import decide
@@ -38,10 +38,13 @@ def after_submission(conn: Connection, ctx: Ctx, submission_row_id: int) -> None
     req = conn.execute(select(data_requests).where(data_requests.c.id == item.request_id)).one()
     if item.is_gold:
         _judge_gold(conn, ctx, sub, item, req)
-    elif item.state == "open":
-        counted = _counted(conn, item.id)
-        if len(counted) >= item.needed:
-            _conclude(conn, ctx, item, req, counted)
+    elif item.state == "open" and _count(conn, item.id) >= item.needed:  # answers are loaded only then
+        _conclude(conn, ctx, item, req, _counted(conn, item.id))
+
+
+def _count(conn: Connection, item_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(submissions)
+                        .where(submissions.c.item_id == item_id, submissions.c.flagged.is_(False))).scalar_one()
 
 
 def _counted(conn: Connection, item_id: str) -> list[Any]:

@@ -37,7 +37,6 @@ from coordinator.quality import lifecycle
 from coordinator.requests.schema import Classes, check_schema
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, leases, submissions
-from coordinator.tasks.service import retried
 
 DEFAULT_MIN_SECONDS = DataRequestIn.model_fields["min_seconds_per_item"].default
 # built once: the ingest path runs them for every batch, and building costs more than running
@@ -329,4 +328,4 @@ def submit_one(ctx: Ctx, principal: Principal, item: Verified) -> Outcome:
 def submit_batch(ctx: Ctx, principal: Principal, checked: list[Verified | ApiError]) -> list[Outcome | ApiError]:
     """Each item judged on its own, in one write transaction (run again if it lost a deadlock or
     a unique-constraint race to a concurrent request: the second run sees the winner's rows)."""
-    return retried(ctx, lambda conn: Ingest(conn, ctx, principal, ctx.now()).run(checked))
+    return ctx.db.retried(lambda conn: Ingest(conn, ctx, principal, ctx.now()).run(checked))

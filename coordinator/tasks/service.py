@@ -10,7 +10,7 @@ active -> submitted | expired (reclaimed at the next lease call) | released (giv
 PostgreSQL lock order: leasing takes items with `FOR UPDATE SKIP LOCKED` (it never waits on
 an item); everything that does wait on items (reclaim, release, submissions) takes them in id
 order. What still deadlocks, or hits a unique constraint through a concurrent twin, is run
-again by `retried`.
+again by `CoordinatorDB.retried`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, false, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.sync.wire import AssetRef, HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, Modality, TaskOut
 from coordinator.context import Ctx
@@ -35,9 +34,6 @@ from coordinator.tables import assets, data_requests, items, leases
 from coordinator.tasks import routing
 
 log = logging.getLogger(__name__)
-ATTEMPTS = 3
-RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
-T = TypeVar("T")
 MAX_LISTED = 1000
 
 
@@ -65,27 +61,8 @@ def _reopen(conn: Connection, item_ids: Iterable[str]) -> None:
         conn.execute(_REOPEN, [{"item": item_id} for item_id in ordered])
 
 
-def retried(ctx: Ctx, work: Callable[[Connection], T]) -> T:
-    """`work` in a write transaction, run again when it lost a race that a second run resolves:
-    a PostgreSQL deadlock or serialization failure (one of two transactions is chosen to fail),
-    or a unique constraint hit by a concurrent twin (the second run sees the twin's row)."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with ctx.db.write() as conn:
-                return work(conn)
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-            log.info("write transaction hit a unique constraint; running it again")
-        except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == ATTEMPTS:
-                raise
-            log.warning("write transaction lost a race (%s); running it again", exc.orig.sqlstate)
-    raise AssertionError("unreachable")
-
-
 def lease(ctx: Ctx, principal: Principal, body: LeaseIn) -> LeaseOut:
-    return retried(ctx, lambda conn: _lease(conn, ctx, principal, body, ctx.now()))
+    return ctx.db.retried(lambda conn: _lease(conn, ctx, principal, body, ctx.now()))
 
 
 def _lease(conn: Connection, ctx: Ctx, principal: Principal, body: LeaseIn, now: datetime) -> LeaseOut:
@@ -180,7 +157,7 @@ def _mine(conn: Connection, principal: Principal, lease_id: str) -> Any:
 
 
 def heartbeat(ctx: Ctx, principal: Principal, lease_id: str, body: HeartbeatIn) -> HeartbeatOut:
-    return retried(ctx, lambda conn: _heartbeat(conn, principal, lease_id, body, ctx.now()))
+    return ctx.db.retried(lambda conn: _heartbeat(conn, principal, lease_id, body, ctx.now()))
 
 
 def _heartbeat(conn: Connection, principal: Principal, lease_id: str, body: HeartbeatIn,
@@ -205,7 +182,7 @@ def _heartbeat(conn: Connection, principal: Principal, lease_id: str, body: Hear
 def release(ctx: Ctx, principal: Principal, lease_id: str) -> None:
     """Gives the task back: the slot reopens for someone else (the same account does not get the
     item again). Releasing an expired or already released lease changes nothing."""
-    retried(ctx, lambda conn: _release(conn, principal, lease_id))
+    ctx.db.retried(lambda conn: _release(conn, principal, lease_id))
 
 
 def _release(conn: Connection, principal: Principal, lease_id: str) -> None:

@@ -3,7 +3,6 @@ daily count across UTC days, and GET /v1/me."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from coordinator.db import CoordinatorDB
 from coordinator.ledger import game, service
 from coordinator.tables import accounts, profiles
 from tests.coordinator.conftest import FakeClock
+from tests.coordinator.threads import at_once
 from tests.coordinator.wallets import Wallet
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -106,22 +106,8 @@ def test_a_clock_that_goes_back_regenerates_nothing(db: CoordinatorDB, account: 
 def test_concurrent_spending_never_overdraws(db: CoordinatorDB, config: CoordinatorConfig) -> None:
     with db.write() as conn:
         fresh = add_account(conn, 2)  # no profile yet: the first-use insert races too
-    barrier, spent, errors = threading.Barrier(8), [], []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                spent.append(spend(db, fresh, 1, T0, config))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and sum(spent) == 10 and len(spent) == 24
+    spent = [n for batch in at_once(8, lambda: [spend(db, fresh, 1, T0, config) for _ in range(3)]) for n in batch]
+    assert sum(spent) == 10 and len(spent) == 24
     with db.read() as conn:
         assert conn.execute(select(profiles.c.energy).where(profiles.c.account_id == fresh)).scalar() == 0
 

@@ -4,7 +4,6 @@ routes on both backends."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -24,6 +23,7 @@ from coordinator.ledger.service import EpochNotOver, close_epoch, epoch_end, epo
 from coordinator.main import create_app
 from coordinator.tables import accounts, epochs, ledger_entries, redemptions
 from tests.coordinator.conftest import FakeClock
+from tests.coordinator.threads import at_once
 from tests.coordinator.wallets import Wallet
 
 NOV = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)
@@ -116,22 +116,12 @@ def test_paying_a_submission_twice_pays_once_and_counts_once(db: CoordinatorDB, 
 
 def test_concurrent_payments_of_one_submission_pay_once(db: CoordinatorDB, users: tuple[int, int],
                                                         config: CoordinatorConfig) -> None:
-    barrier, paid, errors = threading.Barrier(8), [], []
+    def pay_once() -> int:
+        with db.write() as conn:
+            return pay(conn, config, users[0], 99, NOV)
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            with db.write() as conn:
-                paid.append(pay(conn, config, users[0], 99, NOV))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and paid == [1_000_000] * 8
+    paid = at_once(8, pay_once)
+    assert paid == [1_000_000] * 8
     with db.read() as conn:
         assert entry_count(conn) == 2 and service.balance(conn, "user:1") == 1_000_000
         assert game.profile(conn, users[0], NOV, config)["xp"] == game.XP_PER_TASK
