@@ -161,7 +161,8 @@ class RevertDecoder:
         except (DecodingError, ValueError, OverflowError):
             return DecodedRevert("malformed", error_type.name, {}, f"The contract refused with {error_type.name}, "
                                  "but the details it sent could not be read.", raw)
-        args = dict(zip(error_type.names, values))
+        args = {name: to_checksum_address(value) if abi_type == "address" else value
+                for name, abi_type, value in zip(error_type.names, error_type.types, values)}
         return DecodedRevert("custom", error_type.name, args, self._words(error_type, args), raw)
 
     def _decode_error_string(self, raw: bytes, body: bytes) -> DecodedRevert:
@@ -196,8 +197,6 @@ class RevertDecoder:
             return "yes" if value else "no"
         if isinstance(value, int) and (name.endswith("At") or name == "deadline"):
             return _format_time(value)
-        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-            return to_checksum_address(value)
         return str(value)
 
     # --- exceptions raised by web3 / eth-tester -------------------------------------------
