@@ -95,6 +95,13 @@ def contract_at(w3: Web3, name: str, address: str) -> Contract:
     return w3.eth.contract(address=checksummed, abi=load_artifact(name).abi)
 
 
+def call(function: ContractFunction, sender: Sender | None = None, *, block: int | str = "latest") -> Any:
+    """Run a read-only call (or simulate a transaction); a revert raises ContractReverted, decoded."""
+    params = {} if sender is None else {"from": _sender_address(sender)}
+    with revert_decoder().reverts_decoded():
+        return function.call(params, block_identifier=block)
+
+
 # --- sending ---------------------------------------------------------------------------------
 def send(w3: Web3, call: ContractFunction | ContractConstructor, sender: Sender, *, value: int = 0,
          gas: int | None = None, simulate: bool = True) -> TxReceipt:
@@ -109,7 +116,7 @@ def send(w3: Web3, call: ContractFunction | ContractConstructor, sender: Sender,
     decoder = revert_decoder()
     with decoder.reverts_decoded():
         if simulate and isinstance(call, ContractFunction):
-            call.call(dict(params))
+            call.call(dict(params))  # a revert here costs the user nothing
         if isinstance(sender, LocalAccount):
             params["nonce"] = w3.eth.get_transaction_count(address, "pending")
             signed = sender.sign_transaction(call.build_transaction(params))

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from web3.contract import Contract
+from web3.logs import DISCARD
 
 from app.wallet.revert import ContractReverted
 
@@ -23,5 +25,7 @@ def refused(name: str, **expected_args: Any) -> Iterator[None]:
     assert "`" not in revert.message, revert.message  # every placeholder was filled
 
 
-def gas_of(receipt: Any) -> int:
-    return int(receipt["gasUsed"])
+def event_args(contract: Contract, event: str, receipt: Any) -> dict[str, Any]:
+    """The arguments of the one `event` that `contract` emitted in `receipt`."""
+    (log,) = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
+    return dict(log["args"])

@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from app.wallet.contracts import SuiteConfig, send
 from tests.chain.anvil import increase_time, latest_timestamp
 from tests.chain.conftest import AGT_UNIT, Chain
-from tests.chain.helpers import refused
+from tests.chain.helpers import event_args, refused
 
 DELAY = SuiteConfig().unbonding_delay_s
 TIERS = SuiteConfig().tier_thresholds
@@ -88,7 +88,7 @@ def test_stake_unstake_withdraw_after_the_unbonding_delay(chain: Chain) -> None:
     before = agt.functions.balanceOf(chain.alice).call()
     _approve_and_stake(chain, chain.alice, 400 * AGT_UNIT)
     receipt = send(chain.w3, vault.functions.requestUnstake(150 * AGT_UNIT), chain.alice)
-    unlock_at = vault.events.UnstakeRequested().process_receipt(receipt)[0]["args"]["unlockAt"]
+    unlock_at = event_args(vault, "UnstakeRequested", receipt)["unlockAt"]
     assert unlock_at == latest_timestamp(chain.w3) + DELAY
     assert vault.functions.stakeOf(chain.alice).call() == 250 * AGT_UNIT
     with refused("StillBonding", unlockAt=unlock_at):
