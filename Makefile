@@ -3,8 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# npm packages (solc, OpenZeppelin, anvil) exactly as package-lock.json pins them
+NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean contracts
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,17 +16,25 @@ $(STAMP): pyproject.toml
 	@! $(PY) -m pip show -q opencv-python 2>/dev/null || (echo "opencv-python (non-headless) is installed; remove it" && exit 1)
 	touch $(STAMP)
 
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+# rebuild resources/contracts/<Name>.json from contracts/*.sol (commit the result)
+contracts: $(NPM_STAMP)
+	node contracts/compile.js
+
 run: $(STAMP)
 	$(VENV)/bin/alaya gui $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-test: lint
+test: lint $(NPM_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .import_linter_cache bench/results
+	rm -rf $(VENV) node_modules .pytest_cache .import_linter_cache bench/results
