@@ -62,6 +62,21 @@ PLAIN_WORDS: dict[str, str] = {
     "ECDSAInvalidSignatureLength": "The signature has a wrong length (`length` bytes).",
     "ECDSAInvalidSignatureS": "The signature is malformed (its s value is too high).",
     "SafeERC20FailedOperation": "A transfer of token `token` failed.",
+    "ERC20InvalidApprover": "`approver` cannot approve tokens (the zero address).",
+    "ERC20InvalidSpender": "`spender` cannot be approved to spend tokens (the zero address).",
+    "ERC20InvalidSender": "Tokens cannot be sent from `sender` (the zero address).",
+    "ERC20InvalidReceiver": "Tokens cannot be sent to `receiver` (the zero address).",
+    "ERC721InvalidApprover": "`approver` cannot approve this NFT.",
+    "ERC721InvalidOperator": "`operator` cannot be approved for NFTs.",
+    "ERC721InvalidOwner": "`owner` cannot own NFTs (the zero address).",
+    "ERC721InvalidSender": "The NFT cannot come from `sender`.",
+    "ERC721InvalidReceiver": "`receiver` cannot receive this NFT (the zero address, or a contract that does not "
+    "accept NFTs).",
+    "InvalidAccountNonce": "The signature uses a stale nonce: `account`'s current nonce is `currentNonce`.",
+    "OwnableInvalidOwner": "`owner` cannot own this contract (the zero address).",
+    "AccessControlBadConfirmation": "Only the account itself can renounce its role.",
+    "InvalidShortString": "A name is too long for this contract.",
+    "StringTooLong": "The text `str` is too long for this contract.",
 }
 
 _PLACEHOLDER = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
@@ -141,6 +156,10 @@ class RevertDecoder:
             self._errors[function_signature_to_4byte_selector(signature)] = _ErrorType(
                 entry["name"], names, types, template)
         return self
+
+    def error_words(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        """{error signature: (argument names, the words shown, with `name` placeholders)}."""
+        return {f"{item.name}({','.join(item.types)})": (item.names, item.template) for item in self._errors.values()}
 
     def decode(self, data: bytes | str | None) -> DecodedRevert:
         """Decode raw revert data (bytes or 0x-hex) into a `DecodedRevert`."""
