@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import EncodingError
 from eth_utils import is_address, keccak, to_checksum_address
 
 from app.core.errors import ValidationError
@@ -43,7 +44,7 @@ def leaf_hash(types: Sequence[str], values: Sequence[object]) -> bytes:
         raise ValidationError(f"{len(values)} values for {len(types)} types", where="leaf")
     try:
         encoded = abi_encode(list(types), list(values))
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (EncodingError, TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"values do not fit {tuple(types)}: {exc}", where="leaf") from exc
     return keccak(keccak(encoded))
 
