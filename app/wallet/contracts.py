@@ -138,16 +138,19 @@ def replay_failed_transaction(w3: Web3, tx_hash: bytes | str) -> DecodedRevert:
     tx = w3.eth.get_transaction(tx_hash)
     call = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
     decoder = revert_decoder()
+    out_of_gas = DecodedRevert("out-of-gas", "", {}, f"The transaction ran out of gas (limit {tx['gas']}).", b"")
+    ran_out = receipt["gasUsed"] >= tx["gas"]
     try:
         w3.eth.call(call, block_identifier=receipt["blockNumber"] - 1)
     except Exception as exc:
         decoded = decoder.decode_exception(exc)
-        if decoded is None:
-            raise
-        return decoded
-    if receipt["gasUsed"] >= tx["gas"]:
-        return DecodedRevert("empty", "", {}, f"The transaction ran out of gas (limit {tx['gas']}).", b"")
-    return decoder.decode(b"")
+        if decoded is not None:
+            return decoded
+        if ran_out:  # nodes answer the replay with an RPC error ("EVM error OutOfGas"), not a revert
+            return out_of_gas
+        raise
+    # The replay passed: the state moved since, or the limit was too low for what the call does.
+    return out_of_gas if ran_out else decoder.decode(b"")
 
 
 def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:

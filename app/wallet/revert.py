@@ -89,7 +89,8 @@ EMPTY_REVERT_MESSAGE = (
 
 @dataclass(frozen=True)
 class DecodedRevert:
-    """One revert, decoded. `kind`: error (Error(string)), panic, custom, empty, unknown or malformed."""
+    """One revert, decoded. `kind`: error (Error(string)), panic, custom, empty, unknown, malformed
+    or out-of-gas (a mined transaction that hit its gas limit)."""
 
     kind: str
     name: str

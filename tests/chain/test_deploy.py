@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import NotFoundError, ValidationError
-from app.wallet.contracts import CONTRACT_NAMES, ContractSuite, contract_at, deploy
+from app.wallet.contracts import CONTRACT_NAMES, ContractSuite, contract_at, deploy, replay_failed_transaction, send
+from app.wallet.revert import ContractReverted
+from tests.chain.anvil import ANVIL_BINARY, require_node_modules
 from tests.chain.conftest import Chain
+from tests.chain.helpers import refused
+
+ZERO = "0x" + "00" * 20
 
 
 def test_suite_addresses_round_trip(chain: Chain) -> None:
@@ -47,3 +52,32 @@ def test_deploy_refuses_unknown_contract_and_bad_constructor(chain: Chain) -> No
         deploy(chain.w3, "Nope", sender=chain.admin)
     with pytest.raises(ValidationError, match="not a contract name"):
         deploy(chain.w3, "../AGT", sender=chain.admin)
+
+
+def test_constructor_refusals_are_decoded(chain: Chain) -> None:
+    with refused("ZeroInitialHolder"):
+        deploy(chain.w3, "AGT", ZERO, 1, sender=chain.admin)
+    with refused("ZeroToken"):
+        deploy(chain.w3, "StakingVault", ZERO, 60, [], chain.admin, sender=chain.admin)
+    with refused("OwnableInvalidOwner", owner=ZERO):
+        deploy(chain.w3, "AlayaNFT", chain.suite.agt.address, [], ZERO, sender=chain.admin)
+
+
+def test_replay_explains_out_of_gas_and_refuses_a_success(chain: Chain) -> None:
+    vault = chain.suite.staking_vault
+    with pytest.raises(ContractReverted, match=r"ran out of gas \(limit 25000\)") as caught:
+        send(chain.w3, vault.functions.setTierThresholds([1, 2, 3]), chain.admin, gas=25_000, simulate=False)
+    assert caught.value.revert.kind == "out-of-gas"
+    receipt = send(chain.w3, vault.functions.setTierThresholds([1]), chain.admin)
+    with pytest.raises(ValidationError, match="succeeded"):
+        replay_failed_transaction(chain.w3, receipt["transactionHash"])
+
+
+def test_missing_node_modules_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = ANVIL_BINARY.with_name("not-there")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="npm ci"):
+        require_node_modules(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the chain tests"):
+        require_node_modules(missing)
