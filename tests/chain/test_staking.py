@@ -83,6 +83,20 @@ def test_stake_with_permit_in_one_transaction(chain: Chain) -> None:
     assert vault.functions.tierOf(holder.address).call() == 1
 
 
+def test_stake_with_permit_survives_a_front_run_permit(chain: Chain) -> None:
+    """Someone who copies the permit from the mempool and submits it first must not block the stake."""
+    holder = _funded_key(chain)
+    vault, agt = chain.suite.staking_vault, chain.suite.agt
+    deadline = latest_timestamp(chain.w3) + 600
+    signed = _permit_signature(chain, holder, vault.address, 10, deadline)
+    signature = (signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+    send(chain.w3, agt.functions.permit(holder.address, vault.address, 10, deadline, *signature), chain.bob)
+    send(chain.w3, vault.functions.stakeWithPermit(10, deadline, *signature), holder)
+    assert vault.functions.stakeOf(holder.address).call() == 10
+    with refused("ERC20InsufficientAllowance", allowance=0, needed=10):  # a spent permit grants nothing twice
+        send(chain.w3, vault.functions.stakeWithPermit(10, deadline, *signature), holder)
+
+
 def test_stake_unstake_withdraw_after_the_unbonding_delay(chain: Chain) -> None:
     vault, agt = chain.suite.staking_vault, chain.suite.agt
     before = agt.functions.balanceOf(chain.alice).call()
