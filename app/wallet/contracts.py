@@ -103,26 +103,29 @@ def call(function: ContractFunction, sender: Sender | None = None, *, block: int
 
 
 # --- sending ---------------------------------------------------------------------------------
-def send(w3: Web3, call: ContractFunction | ContractConstructor, sender: Sender, *, value: int = 0,
+def send(w3: Web3, transaction: ContractFunction | ContractConstructor, sender: Sender, *, value: int = 0,
          gas: int | None = None, simulate: bool = True) -> TxReceipt:
-    """Send `call` from `sender` and return its successful receipt; refusals raise ContractReverted.
+    """Send `transaction` from `sender` and return its successful receipt; refusals raise ContractReverted.
 
-    `simulate=False` with a fixed `gas` sends even a call that would revert (tests use it to
-    see an on-chain failure decoded)."""
+    Without `gas`, estimating it simulates the call too (constructors included). `simulate=False`
+    with a fixed `gas` sends even a call that would revert (tests use it to see an on-chain
+    failure decoded)."""
     address = _sender_address(sender)
+    for label, number in (("value", value), ("gas", 0 if gas is None else gas)):
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise ValidationError(f"must be a non-negative integer, not {number!r}", where=label)
     params: dict[str, Any] = {"from": address, "value": value}
     if gas is not None:
         params["gas"] = gas
-    decoder = revert_decoder()
-    with decoder.reverts_decoded():
-        if simulate and isinstance(call, ContractFunction):
-            call.call(dict(params))  # a revert here costs the user nothing
+    with revert_decoder().reverts_decoded():
+        if simulate and isinstance(transaction, ContractFunction):
+            transaction.call(dict(params))  # a revert here costs the user nothing
         if isinstance(sender, LocalAccount):
             params["nonce"] = w3.eth.get_transaction_count(address, "pending")
-            signed = sender.sign_transaction(call.build_transaction(params))
+            signed = sender.sign_transaction(transaction.build_transaction(params))
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         else:
-            tx_hash = call.transact(params)
+            tx_hash = transaction.transact(params)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
     if receipt["status"] != 1:
         raise ContractReverted(replay_failed_transaction(w3, tx_hash))
@@ -136,12 +139,12 @@ def replay_failed_transaction(w3: Web3, tx_hash: bytes | str) -> DecodedRevert:
         raise ValidationError(f"transaction {Web3.to_hex(tx_hash)} succeeded; there is no failure to explain",
                               where="transaction")
     tx = w3.eth.get_transaction(tx_hash)
-    call = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+    replay = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
     decoder = revert_decoder()
     out_of_gas = DecodedRevert("out-of-gas", "", {}, f"The transaction ran out of gas (limit {tx['gas']}).", b"")
     ran_out = receipt["gasUsed"] >= tx["gas"]
     try:
-        w3.eth.call(call, block_identifier=receipt["blockNumber"] - 1)
+        w3.eth.call(replay, block_identifier=receipt["blockNumber"] - 1)
     except Exception as exc:
         decoded = decoder.decode_exception(exc)
         if decoded is not None:

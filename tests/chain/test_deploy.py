@@ -81,3 +81,13 @@ def test_missing_node_modules_skips_locally_and_fails_under_ci(monkeypatch: pyte
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the chain tests"):
         require_node_modules(missing)
+
+
+def test_send_refuses_bad_amounts_and_senders(chain: Chain) -> None:
+    join = chain.suite.alaya_nft.functions.join()
+    with pytest.raises(ValidationError, match="value: must be a non-negative integer"):
+        send(chain.w3, join, chain.alice, value=-1)
+    with pytest.raises(ValidationError, match="gas: must be a non-negative integer"):
+        send(chain.w3, join, chain.alice, gas=1.5)
+    with pytest.raises(ValidationError, match="sender: not an address"):
+        send(chain.w3, join, "alice")
