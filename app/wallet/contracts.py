@@ -111,9 +111,9 @@ def send(w3: Web3, transaction: ContractFunction | ContractConstructor, sender: 
     with a fixed `gas` sends even a call that would revert (tests use it to see an on-chain
     failure decoded)."""
     address = _sender_address(sender)
-    for label, number in (("value", value), ("gas", 0 if gas is None else gas)):
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise ValidationError(f"must be a non-negative integer, not {number!r}", where=label)
+    _non_negative_int(value, "value")
+    if gas is not None:
+        _non_negative_int(gas, "gas")
     params: dict[str, Any] = {"from": address, "value": value}
     if gas is not None:
         params["gas"] = gas
@@ -176,6 +176,36 @@ class SuiteConfig:
 
 
 @dataclass(frozen=True)
+class StakeInfo:
+    """An account's position in the StakingVault. Amounts in AGT's smallest unit."""
+
+    active: int  # counts for the tier
+    pending: int  # asked to unstake, withdrawable from unlock_at
+    unlock_at: int  # unix time; 0 when nothing is pending
+    tier: int
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """One RewardPool epoch."""
+
+    token: str
+    opens_at: int
+    closes_at: int
+    funded: int
+    claimed: int
+
+
+@dataclass(frozen=True)
+class AnchorInfo:
+    """One AuditAnchor entry."""
+
+    root: bytes
+    leaf_count: int
+    anchored_at: int
+
+
+@dataclass(frozen=True)
 class ContractSuite:
     """The six deployed contracts of one chain, as web3 contract objects."""
 
@@ -202,6 +232,35 @@ class ContractSuite:
         contracts = [getattr(self, item.name) for item in fields(self)]
         return {name: contract.address for name, contract in zip(CONTRACT_NAMES, contracts)}
 
+    # Typed reads. `block` pins them to one block (a number or hash), so a caller can cache per block.
+    def stake_info(self, account: str, block: int | str = "latest") -> StakeInfo:
+        vault, who = self.staking_vault.functions, _checksum(account, "account")
+        pending, unlock_at = call(vault.pendingUnstakeOf(who), block=block)
+        return StakeInfo(call(vault.stakeOf(who), block=block), pending, unlock_at,
+                         call(vault.tierOf(who), block=block))
+
+    def membership_level(self, account: str, block: int | str = "latest") -> int | None:
+        """The level of `account`'s membership card, or None when it holds none."""
+        nft, who = self.alaya_nft.functions, _checksum(account, "account")
+        token_id = call(nft.membershipOf(who), block=block)
+        return None if token_id == 0 else call(nft.levelOfToken(token_id), block=block)
+
+    def epoch(self, epoch_id: int, block: int | str = "latest") -> EpochInfo | None:
+        """RewardPool epoch `epoch_id`, or None when it was never opened."""
+        epochs = self.reward_pool.functions.epochs(_non_negative_int(epoch_id, "epoch"))
+        token, opens_at, closes_at, funded, claimed = call(epochs, block=block)
+        return None if int(token, 16) == 0 else EpochInfo(token, opens_at, closes_at, funded, claimed)
+
+    def has_claimed(self, epoch_id: int, account: str, block: int | str = "latest") -> bool:
+        claimed = self.reward_pool.functions.claimed(_non_negative_int(epoch_id, "epoch"), _checksum(account, "account"))
+        return call(claimed, block=block)
+
+    def anchor(self, epoch_id: int, block: int | str = "latest") -> AnchorInfo | None:
+        """The root anchored for `epoch_id`, or None when there is none yet."""
+        anchors = self.audit_anchor.functions.anchors(_non_negative_int(epoch_id, "epoch"))
+        root, leaf_count, anchored_at = call(anchors, block=block)
+        return None if root == bytes(32) else AnchorInfo(root, leaf_count, anchored_at)
+
 
 def deploy_suite(w3: Web3, deployer: Sender, *, coordinator: str, treasury: str,
                  config: SuiteConfig = SuiteConfig()) -> ContractSuite:
@@ -223,8 +282,7 @@ def voucher_typed_data(pool: Contract, chain_id: int, *, epoch: int, account: st
                        deadline: int) -> dict[str, Any]:
     """The EIP-712 message a RewardPool voucher is, for `Account.sign_typed_data(full_message=...)`."""
     for label, number in (("chain_id", chain_id), ("epoch", epoch), ("amount", amount), ("deadline", deadline)):
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise ValidationError(f"must be a non-negative integer, not {number!r}", where=label)
+        _non_negative_int(number, label)
     return {
         "types": {
             "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
@@ -251,3 +309,8 @@ def _checksum(address: Any, where: str) -> str:
         raise ValidationError(f"not an address: {address!r}", where=where)
     return to_checksum_address(address)
 
+
+def _non_negative_int(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"must be a non-negative integer, not {value!r}", where=where)
+    return value

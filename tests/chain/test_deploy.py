@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import NotFoundError, ValidationError
-from app.wallet.contracts import CONTRACT_NAMES, ContractSuite, contract_at, deploy, replay_failed_transaction, send
+from app.wallet.contracts import (CONTRACT_NAMES, AnchorInfo, ContractSuite, EpochInfo, StakeInfo, SuiteConfig,
+                                  contract_at, deploy, replay_failed_transaction, send)
 from app.wallet.revert import ContractReverted
-from tests.chain.anvil import ANVIL_BINARY, require_node_modules
+from tests.chain.anvil import ANVIL_BINARY, latest_timestamp, require_node_modules
 from tests.chain.conftest import Chain
 from tests.chain.helpers import refused
 
@@ -91,3 +92,29 @@ def test_send_refuses_bad_amounts_and_senders(chain: Chain) -> None:
         send(chain.w3, join, chain.alice, gas=1.5)
     with pytest.raises(ValidationError, match="sender: not an address"):
         send(chain.w3, join, "alice")
+
+
+def test_typed_reads(chain: Chain) -> None:
+    suite, w3 = chain.suite, chain.w3
+    assert suite.stake_info(chain.alice) == StakeInfo(0, 0, 0, 0)
+    assert suite.membership_level(chain.alice) is None
+    assert suite.epoch(1) is None and suite.anchor(1) is None
+    send(w3, suite.agt.functions.approve(suite.staking_vault.address, 500 * 10**18), chain.alice)
+    send(w3, suite.staking_vault.functions.stake(500 * 10**18), chain.alice)
+    staked_block = w3.eth.block_number
+    send(w3, suite.staking_vault.functions.requestUnstake(450 * 10**18), chain.alice)
+    unlock_at = latest_timestamp(w3) + SuiteConfig().unbonding_delay_s
+    assert suite.stake_info(chain.alice) == StakeInfo(50 * 10**18, 450 * 10**18, unlock_at, 0)
+    assert suite.stake_info(chain.alice, block=staked_block) == StakeInfo(500 * 10**18, 0, 0, 1)
+    send(w3, suite.alaya_nft.functions.join(), chain.alice)
+    assert suite.membership_level(chain.alice) == 0
+    now = latest_timestamp(w3)
+    send(w3, suite.reward_pool.functions.openEpoch(1, suite.agt.address, now, now + 60), chain.coordinator)
+    assert suite.epoch(1) == EpochInfo(suite.agt.address, now, now + 60, 0, 0)
+    assert suite.has_claimed(1, chain.alice) is False
+    send(w3, suite.audit_anchor.functions.anchor(1, b"\x01" * 32, 3), chain.coordinator)
+    assert suite.anchor(1) == AnchorInfo(b"\x01" * 32, 3, latest_timestamp(w3))
+    with pytest.raises(ValidationError, match="epoch: must be a non-negative integer"):
+        suite.epoch(-1)
+    with pytest.raises(ValidationError, match="account: not an address"):
+        suite.stake_info("nobody")
