@@ -7,7 +7,9 @@ compiler: {version, settings}, sourcesSha256}`.
 `deploy_suite` puts all six contracts on a chain (a local anvil, a testnet) wired together and
 returns a `ContractSuite`; `suite.addresses()` is the data a chain entry keeps:
 `{"AGT": "0x...", "StakingVault": "0x...", "AlayaNFT": ..., "Medallion": ..., "RewardPool": ...,
-"AuditAnchor": ...}`, and `ContractSuite.at(w3, addresses)` opens them again.
+"AuditAnchor": ...}`, and `ContractSuite.at(w3, addresses)` opens them again. Its typed reads
+(`stake_info`, `membership_level`, `epoch`, `has_claimed`, `anchor`) take a `block` so that a
+caller can cache them per block.
 
 `send` simulates a call first (so a revert is shown, decoded, before any gas is paid), then
 sends it from a node-managed account (an address) or a local key (a `LocalAccount`), waits for
