@@ -114,7 +114,8 @@ class Wallet:
             if self.exists():
                 raise WalletError(f"{self.folder} already holds a wallet; it was left as it is")
             protected_by, password = self._choose_protection(password)
-            (self.folder / KEYSTORE_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)  # the owner's only
+            for folder in (self.folder, self.folder / KEYSTORE_DIR):  # the owner's only (files are 0600)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             wallet_id = uuid.uuid4().hex
             written: list[Path] = []
             try:
