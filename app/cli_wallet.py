@@ -21,7 +21,7 @@ from app.wallet.chains import get_chain
 from app.wallet.keys import check_confirmation, confirmation_positions, new_mnemonic
 from app.wallet.wallet import Wallet, check_passphrase, open_wallet
 
-wallet_cli = typer.Typer(help="The wallet: create or import keys, list accounts.", no_args_is_help=True)
+wallet_cli = typer.Typer(help="The wallet: create or import keys, list accounts, lock.", no_args_is_help=True)
 accounts_cli = typer.Typer(help="The wallet's accounts (BIP-44 indices).", no_args_is_help=False)
 wallet_cli.add_typer(accounts_cli, name="accounts")
 
@@ -136,6 +136,23 @@ def show(ctx: typer.Context,
     """The wallet's addresses, chain and protection; never a secret."""
     wallet, settings = _wallet(ctx)
     _print_summary(wallet, wallet.record(), settings, None, as_json=as_json)
+
+
+@wallet_cli.command("lock")
+def lock(ctx: typer.Context, passphrase_fd: PassphraseFd = None) -> None:
+    """Keep the wallet locked at rest: take its password out of the OS keychain and ask for a
+    passphrase (set now) at every unlock. A command never leaves the wallet unlocked."""
+    wallet, _ = _wallet(ctx)
+    record = wallet.record()
+    if record.protected_by == "passphrase":
+        typer.echo("the wallet is locked: its passphrase is asked at every unlock, and no command keeps it open")
+        return
+    wallet.unlock()
+    try:
+        wallet.require_passphrase(_secret(passphrase_fd, "New wallet passphrase", "passphrase", confirm=True))
+    finally:
+        wallet.lock()
+    typer.echo("the wallet is locked: its password left the OS keychain; your passphrase unlocks it from now on")
 
 
 @accounts_cli.callback(invoke_without_command=True)

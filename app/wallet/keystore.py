@@ -42,9 +42,10 @@ def encrypt_key(private_key: bytes, password: str, *, scrypt_n: int = SCRYPT_N) 
     return dict(Account.encrypt(private_key, password, kdf="scrypt", iterations=scrypt_n))
 
 
-def write_keystore(path: Path, document: dict[str, Any]) -> None:
-    """Write a keystore document atomically, readable by the owner only; never over a file."""
-    if path.exists():
+def write_keystore(path: Path, document: dict[str, Any], *, replace: bool = False) -> None:
+    """Write a keystore document atomically, readable by the owner only; over an existing
+    file only when `replace` (re-encrypting our own file under a new password)."""
+    if path.exists() and not replace:
         raise KeystoreError(f"{path} already exists; it is left as it is")
     with atomic_file(path, private=True) as handle:
         json.dump(document, handle, indent=2)

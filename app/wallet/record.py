@@ -1,11 +1,13 @@
 """`wallet.json`: what a wallet folder holds, validated; no secret in it is readable.
 
 A wallet is either `hd` (created, or imported from a recovery phrase: accounts by BIP-44
-index, and the BIP-39 seed sealed with the wallet password so that new indices can be
-derived after unlock) or `key` (one imported private key). The recovery phrase itself is
-never stored, encrypted or not: the seed is enough to derive accounts, and the phrase is
-the user's paper backup. Each account also has a standard keystore v3 file beside it, for
-any tool that reads one.
+index) or `key` (one imported private key). `secret` is what unlocking needs, sealed with the
+wallet password (scrypt): the 64-byte BIP-39 seed of an hd wallet (so new indices can be
+derived after unlock), the private key of a key wallet. Unlocking reads this one file only,
+so changing the protection is one atomic write. The recovery phrase itself is never stored,
+encrypted or not: the seed is enough to derive accounts, and the phrase is the user's paper
+backup. Each account also has a standard keystore v3 file beside it (same password), for any
+tool that reads one.
 """
 
 from __future__ import annotations
@@ -60,14 +62,14 @@ class WalletRecord(BaseModel):
     kind: Literal["hd", "key"]
     protected_by: Literal["keychain", "passphrase"]
     accounts: list[AccountRecord] = Field(min_length=1)
-    seed: dict[str, Any] | None = None  # keystore v3 "crypto" section sealing the 64-byte seed
+    secret: dict[str, Any]  # keystore v3 "crypto" section: the sealed seed (hd) or private key (key)
 
     @model_validator(mode="after")
     def _consistent(self) -> WalletRecord:
-        if self.kind == "hd" and (self.seed is None or any(a.index is None for a in self.accounts)):
-            raise ValueError("an hd wallet has a sealed seed and an index for every account")
-        if self.kind == "key" and (self.seed is not None or len(self.accounts) != 1 or self.accounts[0].index is not None):
-            raise ValueError("a key wallet has exactly one account, no index and no seed")
+        if self.kind == "hd" and any(a.index is None for a in self.accounts):
+            raise ValueError("an hd wallet has an index for every account")
+        if self.kind == "key" and (len(self.accounts) != 1 or self.accounts[0].index is not None):
+            raise ValueError("a key wallet has exactly one account and no index")
         addresses = [a.address for a in self.accounts]
         if len(set(addresses)) != len(addresses) or len({a.index for a in self.accounts}) != len(addresses):
             raise ValueError("an account is listed twice")
@@ -81,6 +83,10 @@ class WalletRecord(BaseModel):
             if account.address.lower() == address.lower():
                 return account
         raise WalletError(f"the wallet has no account {address}")
+
+    @property
+    def secret_bytes(self) -> int:
+        return 64 if self.kind == "hd" else 32
 
     def next_index(self) -> int:
         return max(a.index or 0 for a in self.accounts) + 1

@@ -36,7 +36,6 @@ from app.wallet.signer import LocalSigner
 
 log = logging.getLogger(__name__)
 MIN_PASSPHRASE_CHARS = 8
-SEED_BYTES = 64
 
 
 @dataclass
@@ -95,20 +94,20 @@ class Wallet:
                              password: str | None = None) -> WalletRecord:
         """A new hd wallet (account 0) from a checked recovery phrase; left unlocked."""
         seed = seed_from_mnemonic(mnemonic, bip39_passphrase)
-        key = key_at(seed, 0)
-        return self._create("hd", [(0, key)], seed, password)
+        return self._create("hd", [(0, key_at(seed, 0))], seed, password)
 
     def import_private_key(self, key_text: str, *, password: str | None = None) -> WalletRecord:
-        return self._create("key", [(None, parse_private_key(key_text))], None, password)
+        key = parse_private_key(key_text)
+        return self._create("key", [(None, key)], key, password)
 
     def import_keystore(self, document_text: str | bytes, keystore_password: str, *,
                         password: str | None = None) -> WalletRecord:
         """Import a keystore v3 file (its own password), re-encrypted as ours (scrypt, our password)."""
         document = ks.parse_keystore(document_text, where="the imported keystore")
         key = ks.decrypt_key(document, keystore_password, where="the imported keystore")
-        return self._create("key", [(None, key)], None, password)
+        return self._create("key", [(None, key)], key, password)
 
-    def _create(self, kind: str, keys: list[tuple[int | None, bytes]], seed: bytes | None,
+    def _create(self, kind: str, keys: list[tuple[int | None, bytes]], secret: bytes,
                 password: str | None) -> WalletRecord:
         with self._lock:
             if self.exists():
@@ -120,15 +119,15 @@ class Wallet:
             written: list[Path] = []
             try:
                 accounts = [self._write_account(index, key, password, written) for index, key in keys]
-                sealed = ks.seal(seed, password, scrypt_n=self.scrypt_n) if seed is not None else None
                 record = WalletRecord(id=wallet_id, kind=kind, protected_by=protected_by, accounts=accounts,
-                                      seed=sealed)
+                                      secret=ks.seal(secret, password, scrypt_n=self.scrypt_n))
                 if protected_by == "keychain":
                     self.keychain.store(wallet_id, password)  # type: ignore[union-attr]
                 write_record(self.folder, record)
             except BaseException:
                 self._undo_create(written, wallet_id if protected_by == "keychain" else None)
                 raise
+            seed = secret if kind == "hd" else None
             self._session = _Session(password, seed, {a.address: k for a, (_, k) in zip(accounts, keys)},
                                      self.clock())
             log.info("wallet %s created (%s, %s)", wallet_id, kind, protected_by)
@@ -165,13 +164,12 @@ class Wallet:
         record = self.record()
         if password is None:
             password = self._keychain_password(record)
+        secret = ks.unseal(record.secret, password, plaintext_bytes=record.secret_bytes,
+                           where=str(self.folder / WALLET_FILE))
         if record.kind == "hd":
-            seed = ks.unseal(record.seed, password, plaintext_bytes=SEED_BYTES, where=str(self.folder / WALLET_FILE))
-            keys = {a.address: key_at(seed, a.index or 0) for a in record.accounts}
+            seed, keys = secret, {a.address: key_at(secret, a.index or 0) for a in record.accounts}
         else:
-            account = record.accounts[0]
-            path = self.folder / KEYSTORE_DIR / account.keystore
-            seed, keys = None, {account.address: ks.decrypt_key(ks.read_keystore(path), password, where=str(path))}
+            seed, keys = None, {record.accounts[0].address: secret}
         for address, key in keys.items():
             if address_of(key) != address:
                 raise KeystoreError(f"{self.folder / WALLET_FILE}: account {address} does not match the "
@@ -202,6 +200,33 @@ class Wallet:
             session.keys[account.address] = key
             log.info("wallet %s: account %d added", record.id, index)
             return account
+
+    def require_passphrase(self, passphrase: str) -> WalletRecord:
+        """Move a keychain wallet to a passphrase (unlocked first): its password leaves the OS
+        keychain, so nothing opens the wallet without the user from now on.
+
+        Crash-safe order: wallet.json (what unlock reads) is rewritten in one atomic step, then
+        the keystore copies, then the keychain entry goes; a crash leaves the old protection
+        at worst, never a wallet that cannot be opened.
+        """
+        check_passphrase(passphrase)
+        with self._lock:
+            session = self._active()
+            record = self.record()
+            if record.protected_by == "passphrase":
+                raise WalletError("this wallet is already protected by a passphrase, asked at each unlock")
+            secret = session.seed if record.kind == "hd" else session.keys[record.accounts[0].address]
+            updated = record.model_copy(update={"protected_by": "passphrase",
+                                                "secret": ks.seal(secret, passphrase, scrypt_n=self.scrypt_n)})
+            write_record(self.folder, updated)
+            for account in record.accounts:
+                document = ks.encrypt_key(session.keys[account.address], passphrase, scrypt_n=self.scrypt_n)
+                ks.write_keystore(self.folder / KEYSTORE_DIR / account.keystore, document, replace=True)
+            if self.keychain is not None:
+                self.keychain.forget(record.id)
+            session.password = passphrase
+            log.info("wallet %s now needs its passphrase", record.id)
+            return updated
 
     def signer(self, address: str | None = None) -> LocalSigner:
         """A signer for one account (default: the first); it refuses to sign once locked."""

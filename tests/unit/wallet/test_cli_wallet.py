@@ -103,6 +103,12 @@ def test_import_keystore_into_the_keychain(tmp_path: Path, capsys: pytest.Captur
     assert code == 0, err
     assert "the OS keychain" in out and ANVIL_ADDRESSES[0] in out and len(memory_keyring.entries) == 1
     assert "their-password" not in out + err
+    code, out, err = _run(capsys, ws, "lock", "--passphrase-fd", _fd(fds, PASSPHRASE))
+    assert code == 0 and "left the OS keychain" in out and not memory_keyring.entries
+    code, out, err = _run(capsys, ws, "lock")
+    assert code == 0 and "passphrase is asked at every unlock" in out
+    code, out, _ = _run(capsys, ws, "show", "--json")
+    assert json.loads(out)["protected_by"] == "passphrase"
 
 
 def _spawn(ws: Path, passphrase: str) -> tuple[subprocess.Popen[str], int]:
@@ -137,7 +143,7 @@ def test_create_shows_the_phrase_once_and_asks_for_it_back(tmp_path: Path) -> No
     assert process.returncode == 0, err
     assert len(positions) == 3 and "wallet created" in out and PASSPHRASE not in shown + out + err
     record = json.loads((ws / "wallet" / "wallet.json").read_text())
-    assert record["seed"]["kdfparams"]["n"] == 2**18 and record["protected_by"] == "passphrase"
+    assert record["secret"]["kdfparams"]["n"] == 2**18 and record["protected_by"] == "passphrase"
     assert not any(word in (ws / "wallet" / "wallet.json").read_text() for word in words if len(word) > 4)
     assert (shown + out).count(" ".join(f"{n}. {w}" for n, w in enumerate(words[:1], 1))) == 1
 

@@ -110,7 +110,7 @@ def test_create_never_overwrites(tmp_path: Path) -> None:
     assert _snapshot(tmp_path / "w") == before
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit-address", "drop-seed", "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit-address", "drop-secret", "hd-to-key", "empty"])
 def test_damaged_wallet_file_is_refused(tmp_path: Path, damage: str) -> None:
     wallet = make_wallet(tmp_path / "w")
     wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)
@@ -125,13 +125,15 @@ def test_damaged_wallet_file_is_refused(tmp_path: Path, damage: str) -> None:
     elif damage == "edit-address":  # someone swaps in their own address to receive payments
         data["accounts"][1]["address"] = ANVIL_ADDRESSES[2]
         path.write_text(json.dumps(data))
-    elif damage == "drop-seed":
-        data["seed"] = None
+    elif damage in ("drop-secret", "hd-to-key"):
+        data.update(secret=None) if damage == "drop-secret" else data.update(kind="key", accounts=data["accounts"][:1])
+        for account in data["accounts"]:
+            account["index"] = None if damage == "hd-to-key" else account["index"]
         path.write_text(json.dumps(data))
     else:
         path.write_text("")
     before = _snapshot(tmp_path / "w")
-    with pytest.raises(KeystoreError, match="altered|damaged") as caught:
+    with pytest.raises((KeystoreError, WrongPassword), match="altered|damaged") as caught:
         make_wallet(tmp_path / "w").unlock(PASSPHRASE)
     assert PASSPHRASE not in str(caught.value)
     assert _snapshot(tmp_path / "w") == before
@@ -142,7 +144,7 @@ def test_tampered_seed_is_refused(tmp_path: Path) -> None:
     wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)
     path = tmp_path / "w" / WALLET_FILE
     data = json.loads(path.read_text())
-    data["seed"]["ciphertext"] = "ff" + data["seed"]["ciphertext"][2:]
+    data["secret"]["ciphertext"] = "ff" + data["secret"]["ciphertext"][2:]
     path.write_text(json.dumps(data))
     with pytest.raises(WrongPassword, match="altered"):
         make_wallet(tmp_path / "w").unlock(PASSPHRASE)
@@ -200,6 +202,39 @@ def test_keychain_protection(tmp_path: Path) -> None:
         make_wallet(tmp_path / "w", keychain=memory).unlock()
 
 
+def test_a_keychain_wallet_can_be_moved_to_a_passphrase(tmp_path: Path) -> None:
+    memory = MemoryKeyring()
+    wallet = make_wallet(tmp_path / "w", keychain=memory)
+    wallet.create_from_mnemonic(ANVIL_MNEMONIC)
+    wallet.add_account()
+    record = wallet.require_passphrase(PASSPHRASE)
+    assert record.protected_by == "passphrase" and not memory.entries
+    assert wallet.signer().address == ANVIL_ADDRESSES[0]  # still unlocked
+    with pytest.raises(WalletError, match="already protected"):
+        wallet.require_passphrase(PASSPHRASE)
+    reopened = make_wallet(tmp_path / "w", keychain=memory)
+    with pytest.raises(WalletError, match="enter it"):
+        reopened.unlock()
+    reopened.unlock(PASSPHRASE)
+    assert reopened.add_account().address == ANVIL_ADDRESSES[2]
+    for address in ANVIL_ADDRESSES[:2]:
+        document = json.loads(reopened.keystore_path(address).read_text())
+        assert Account.from_key(Account.decrypt(document, PASSPHRASE)).address == address
+    reopened.lock()
+    with pytest.raises(WalletLocked):
+        reopened.require_passphrase(PASSPHRASE)
+
+
+def test_key_wallet_moved_to_a_passphrase(tmp_path: Path) -> None:
+    memory = MemoryKeyring()
+    wallet = make_wallet(tmp_path / "w", keychain=memory)
+    wallet.import_private_key(ANVIL_KEY_0)
+    wallet.require_passphrase(PASSPHRASE)
+    reopened = make_wallet(tmp_path / "w")
+    reopened.unlock(PASSPHRASE)
+    assert reopened.signer().address == ANVIL_ADDRESSES[0]
+
+
 def test_passphrase_wallet_asks_for_it(tmp_path: Path) -> None:
     wallet = make_wallet(tmp_path / "w", keychain=MemoryKeyring())
     wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)  # a passphrase even with a keychain
@@ -224,7 +259,7 @@ def test_real_scrypt_cost(tmp_path: Path) -> None:
     """What users get: n = 2**18 on the keystore and the sealed seed, and it opens again."""
     wallet = Wallet(tmp_path / "w")
     record = wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)
-    assert record.seed["kdfparams"]["n"] == 2**18
+    assert record.secret["kdfparams"]["n"] == 2**18
     assert json.loads(wallet.keystore_path().read_text())["crypto"]["kdfparams"]["n"] == 2**18
     wallet.lock()
     wallet.unlock(PASSPHRASE)
