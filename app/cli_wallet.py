@@ -19,7 +19,7 @@ import typer
 from app.core.errors import ValidationError
 from app.wallet.chains import get_chain
 from app.wallet.keys import check_confirmation, confirmation_positions, new_mnemonic
-from app.wallet.wallet import Wallet, check_passphrase, open_wallet
+from app.wallet.wallet import Wallet, check_passphrase
 
 wallet_cli = typer.Typer(help="The wallet: create or import keys, list accounts, lock.", no_args_is_help=True)
 accounts_cli = typer.Typer(help="The wallet's accounts (BIP-44 indices).", no_args_is_help=False)
@@ -35,8 +35,8 @@ AskPassphrase = Annotated[bool, typer.Option("--ask-passphrase", help="Protect t
 def _wallet(ctx: typer.Context) -> tuple[Wallet, Any]:
     from app.cli import _ctx  # app.cli registers this module, so import it only when running
 
-    settings = _ctx(ctx).settings.settings
-    return open_wallet(settings), settings
+    app_ctx = _ctx(ctx)
+    return app_ctx.wallet, app_ctx.settings.settings
 
 
 def read_fd(fd: int, what: str) -> str:
