@@ -54,7 +54,8 @@ class Wallet:
         self.auto_lock_s = auto_lock_s  # None or 0: never
         self.clock = clock
         self.scrypt_n = scrypt_n or ks.SCRYPT_N  # read at creation: tests lower ks.SCRYPT_N
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the session; held briefly, never across scrypt or disk
+        self._files = threading.Lock()  # one writer of the wallet's files at a time
         self._session: _Session | None = None
 
     # ---- state ---------------------------------------------------------------------------
@@ -109,7 +110,7 @@ class Wallet:
 
     def _create(self, kind: str, keys: list[tuple[int | None, bytes]], secret: bytes,
                 password: str | None) -> WalletRecord:
-        with self._lock:
+        with self._files:
             if self.exists():
                 raise WalletError(f"{self.folder} already holds a wallet; it was left as it is")
             protected_by, password = self._choose_protection(password)
@@ -128,8 +129,9 @@ class Wallet:
                 self._undo_create(written, wallet_id if protected_by == "keychain" else None)
                 raise
             seed = secret if kind == "hd" else None
-            self._session = _Session(password, seed, {a.address: k for a, (_, k) in zip(accounts, keys)},
-                                     self.clock())
+            with self._lock:
+                self._session = _Session(password, seed, {a.address: k for a, (_, k) in zip(accounts, keys)},
+                                         self.clock())
             log.info("wallet %s created (%s, %s)", wallet_id, kind, protected_by)
             return record
 
@@ -188,7 +190,7 @@ class Wallet:
 
     def add_account(self) -> AccountRecord:
         """Derive the next BIP-44 account (hd wallets, unlocked) and write its keystore."""
-        with self._lock:
+        with self._files:
             session = self._active()
             record = self.record()
             if record.kind != "hd" or session.seed is None:
@@ -197,7 +199,8 @@ class Wallet:
             key = key_at(session.seed, index)
             account = self._write_account(index, key, session.password, [])
             write_record(self.folder, record.model_copy(update={"accounts": [*record.accounts, account]}))
-            session.keys[account.address] = key
+            with self._lock:
+                session.keys[account.address] = key
             log.info("wallet %s: account %d added", record.id, index)
             return account
 
@@ -210,7 +213,7 @@ class Wallet:
         at worst, never a wallet that cannot be opened.
         """
         check_passphrase(passphrase)
-        with self._lock:
+        with self._files:
             session = self._active()
             record = self.record()
             if record.protected_by == "passphrase":
@@ -224,7 +227,8 @@ class Wallet:
                 ks.write_keystore(self.folder / KEYSTORE_DIR / account.keystore, document, replace=True)
             if self.keychain is not None:
                 self.keychain.forget(record.id)
-            session.password = passphrase
+            with self._lock:
+                session.password = passphrase
             log.info("wallet %s now needs its passphrase", record.id)
             return updated
 
@@ -244,10 +248,12 @@ class Wallet:
                 raise WalletError(f"the wallet has no account {address}") from None
 
     def _active(self) -> _Session:
-        self._expire_if_idle()
-        if self._session is None:
-            raise WalletLocked("the wallet is locked: unlock it first")
-        return self._session
+        """The unlocked session, or WalletLocked (also when it just expired)."""
+        with self._lock:
+            self._expire_if_idle()
+            if self._session is None:
+                raise WalletLocked("the wallet is locked: unlock it first")
+            return self._session
 
     def _expire_if_idle(self) -> None:
         session = self._session

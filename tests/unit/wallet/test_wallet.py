@@ -265,3 +265,32 @@ def test_real_scrypt_cost(tmp_path: Path) -> None:
     wallet.unlock(PASSPHRASE)
     assert wallet.signer().address == ANVIL_ADDRESSES[0]
     assert LIGHT_N < 2**18
+
+
+def test_lock_state_answers_while_a_slow_write_runs(tmp_path: Path) -> None:
+    """The GUI thread asks `locked` every few seconds: a create (scrypt, disk, keychain) running
+    on a worker must not make it wait."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowKeychain(MemoryKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            entered.set()
+            release.wait(10)
+            super().set_password(service, username, password)
+
+    wallet = make_wallet(tmp_path / "w", keychain=SlowKeychain())
+    worker = threading.Thread(target=wallet.create_from_mnemonic, args=(ANVIL_MNEMONIC,))
+    worker.start()
+    try:
+        assert entered.wait(10)
+        answered = []
+        probe = threading.Thread(target=lambda: answered.append(wallet.locked))
+        probe.start()
+        probe.join(2)
+        assert answered == [True]
+    finally:
+        release.set()
+        worker.join(10)
+    assert not wallet.locked
