@@ -82,13 +82,6 @@ class Wallet:
                 self._session = None
                 log.info("wallet locked")
 
-    def touch(self) -> None:
-        """Count as activity (the auto-lock measures idle time from the last use)."""
-        with self._lock:
-            self._expire_if_idle()
-            if self._session is not None:
-                self._session.last_used = self.clock()
-
     # ---- create and import ---------------------------------------------------------------
 
     def create_from_mnemonic(self, mnemonic: str, *, bip39_passphrase: str = "",

@@ -64,7 +64,8 @@ def test_import_mnemonic_show_accounts(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_refusals_are_one_line_and_harm_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                light_scrypt: None, no_keyring: None, fds: list[int]) -> None:
+                                                monkeypatch: pytest.MonkeyPatch, light_scrypt: None,
+                                                no_keyring: None, fds: list[int]) -> None:
     ws = tmp_path / "ws"
     code, _, err = _run(capsys, ws, "show")
     assert code == 8 and "no wallet in" in err
@@ -89,6 +90,9 @@ def test_refusals_are_one_line_and_harm_nothing(tmp_path: Path, capsys: pytest.C
     code, _, err = _run(capsys, ws, "accounts", "add", "--passphrase-fd", "97")
     assert code == 2 and "file descriptor 97" in err
     assert {p: p.read_bytes() for p in (ws / "wallet").rglob("*.json")} == before
+    monkeypatch.setenv("ALAYA_WALLET__CHAIN", "mainnet")
+    code, _, err = _run(capsys, ws, "show")
+    assert code == 8 and "unknown chain 'mainnet'; known chains: arbitrum-one" in err
 
 
 def test_import_keystore_into_the_keychain(tmp_path: Path, capsys: pytest.CaptureFixture[str], light_scrypt: None,
