@@ -42,7 +42,8 @@ def _run(capsys: pytest.CaptureFixture[str], ws: Path, *args: str) -> tuple[int,
     return code, out, err
 
 
-def test_import_mnemonic_show_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+def test_import_mnemonic_show_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       caplog: pytest.LogCaptureFixture,
                                        light_scrypt: None, no_keyring: None, fds: list[int]) -> None:
     caplog.set_level(logging.DEBUG)
     ws = tmp_path / "ws"
