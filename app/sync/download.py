@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 import requests
+import urllib3
 
 from app.core.errors import ValidationError
 from app.sync.download_errors import DownloadCancelled, DownloadCorrupt, DownloadInterrupted, DownloadRefused
@@ -29,7 +30,8 @@ from app.sync.partfile import PartFile, hash_file
 
 log = logging.getLogger(__name__)
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
 
@@ -114,64 +116,98 @@ def _transfer(session: requests.Session, url: str, part: PartFile, size: int | N
     except requests.RequestException as exc:
         raise DownloadInterrupted(f"could not reach the server: {exc}", url=url) from exc
     with closing(response):
-        total = _accept(response, part, size, url)
+        if response.status_code not in (200, 206):
+            _settle_refusal(response, part)
+            return
+        # A connection cut inside the header block leaves a header line cut short, which would
+        # read as another ETag, SHA-256 or size: nothing is judged until a body byte proves the
+        # block complete.
+        first = _read(response, part, None, chunk_size)
+        total = _accept(response, part, size, first)
         total = size if total is None else total  # a body of unannounced length is bounded by `size`
-        if total is None or part.length < total:
-            _stream(response, part, total, progress, cancel, chunk_size)
+        _stream(response, part, first, total, progress, cancel, chunk_size)
 
 
-def _accept(response: requests.Response, part: PartFile, size: int | None, url: str) -> int | None:
-    """Check the status and headers against the part; returns the file's total size if known."""
-    status = response.status_code
-    if status == 416 and part.length:
-        return _unsatisfiable(response, part)
-    if status not in (200, 206):
-        raise _refusal(response, url)
+def _settle_refusal(response: requests.Response, part: PartFile) -> None:
+    """A 416 that shows the part complete returns; any other status raises its typed error."""
+    try:
+        response.content  # the whole (small) answer, so a cut one is not taken for a refusal
+    except requests.RequestException as exc:
+        raise DownloadInterrupted(f"the answer was cut short: {exc}", url=part.url) from exc
+    if response.status_code == 416 and part.length:
+        _unsatisfiable(response, part)
+        return
+    raise _refusal(response, part.url)
+
+
+def _accept(response: requests.Response, part: PartFile, size: int | None, first: bytes) -> int | None:
+    """Check a 200 or 206 against the part and the caller's expectations; returns the file's size
+    when the answer says it. Only then is the part restarted or discarded."""
+    url, status = part.url, response.status_code
     if response.headers.get("Content-Encoding", "identity").lower() != "identity":
         raise DownloadRefused("the server compressed the file although asked not to", url=url, status=status)
-    etag = response.headers.get("ETag")
-    if status == 200:
-        if part.length:
-            log.info("%s: the server sent the whole file instead of resuming at %d", url, part.length)
-            part.restart()
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
+    etag = _header(response, "ETag", _ENTITY_TAG, url)
+    announced = _header(response, "X-Content-SHA256", _SHA256, url)
+    if status == 206:
+        start, total = _content_range(response, url)
+        body = total - start
     else:
-        total = _check_range(response, part, etag, url)
-    _check_identity(response, part, total, size, url)
+        length = response.headers.get("Content-Length", "")
+        total = body = int(length) if length.isdigit() else None
+    if not first and body != 0:
+        raise DownloadInterrupted(f"the answer ended before its body; the part of {part.length} bytes is kept",
+                                  url=url)
+    if status == 200 and part.length:
+        log.info("%s: the server sent the whole file instead of resuming at %d", url, part.length)
+        part.restart()
+    if status == 206:
+        _check_continues(part, etag, start)
+    _check_identity(part, announced, total, size)
     if etag != part.etag:
         part.remember(etag)  # durable before the first byte, so the next run can send If-Range
     return total
 
 
-def _check_range(response: requests.Response, part: PartFile, etag: str | None, url: str) -> int:
-    """A 206 must continue the part: same ETag, starting where the part ends."""
+def _header(response: requests.Response, name: str, form: re.Pattern[str], url: str) -> str | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    if not form.fullmatch(value.strip()):
+        raise DownloadInterrupted(f"the answer's {name} header is cut short or malformed: {value!r}", url=url)
+    return value.strip()
+
+
+def _content_range(response: requests.Response, url: str) -> tuple[int, int]:
+    """(first byte, total size) of a 206; an inconsistent header is a cut one."""
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    if match is None:
-        raise DownloadRefused("a partial answer without a valid Content-Range", url=url, status=206)
-    first, _last, total = (int(group) for group in match.groups())
+    first, last, total = (int(group) for group in match.groups()) if match else (1, 0, 0)
+    if not first <= last < total:
+        raise DownloadInterrupted("a partial answer without a valid Content-Range (cut short?): "
+                                  f"{response.headers.get('Content-Range')!r}", url=url)
+    return first, total
+
+
+def _check_continues(part: PartFile, etag: str | None, start: int) -> None:
+    """A 206 must continue the part: same ETag, starting where the part ends."""
     if part.etag and etag and etag != part.etag:
         part.discard()
         raise DownloadCorrupt(f"the server's copy changed (ETag {part.etag} became {etag}) yet it sent a "
-                              "range of the new copy; the partial file was discarded", url=url)
-    if first != part.length:
-        raise DownloadRefused(f"asked for bytes from {part.length}, the server sent them from {first}",
-                              url=url, status=206)
-    return total
+                              "range of the new copy; the partial file was discarded", url=part.url)
+    if start != part.length:
+        raise DownloadRefused(f"asked for bytes from {part.length}, the server sent them from {start}",
+                              url=part.url, status=206)
 
 
-def _check_identity(response: requests.Response, part: PartFile, total: int | None, size: int | None,
-                    url: str) -> None:
+def _check_identity(part: PartFile, announced: str | None, total: int | None, size: int | None) -> None:
     """What the server says the content is must be what the caller asked for."""
-    announced = (response.headers.get("X-Content-SHA256") or "").strip().lower()
-    if announced and announced != part.sha256:
+    if announced and announced.lower() != part.sha256:
         part.discard()
         raise DownloadCorrupt(f"the server serves content with SHA-256 {announced}, not the expected "
-                              f"{part.sha256}; the partial file was discarded", url=url, retryable=False)
+                              f"{part.sha256}; the partial file was discarded", url=part.url, retryable=False)
     if size is not None and total is not None and total != size:
         part.discard()
         raise DownloadCorrupt(f"the server's file has {total} bytes, not the expected {size}; the "
-                              "partial file was discarded", url=url, retryable=False)
+                              "partial file was discarded", url=part.url, retryable=False)
 
 
 def _unsatisfiable(response: requests.Response, part: PartFile) -> int:
@@ -199,25 +235,33 @@ def _refusal(response: requests.Response, url: str) -> DownloadRefused:
                            code=code)
 
 
-def _stream(response: requests.Response, part: PartFile, total: int | None,
+def _read(response: requests.Response, part: PartFile, total: int | None, chunk_size: int) -> bytes:
+    """The next bytes that arrived (up to `chunk_size`), b"" at the end. `read1` does not wait for
+    a full chunk, so a cut loses only the bytes still in flight, not a chunk's worth."""
+    try:
+        return response.raw.read1(chunk_size, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        of_total = "" if total is None else f" of {total}"
+        raise DownloadInterrupted(f"the connection failed at byte {part.length}{of_total}; the part is "
+                                  f"kept: {exc}", url=part.url) from exc
+
+
+def _stream(response: requests.Response, part: PartFile, chunk: bytes, total: int | None,
             progress: Callable[[DownloadProgress], None] | None, cancel: CancelFlag | None,
             chunk_size: int) -> None:
+    """Append `chunk` and the rest of the body to the part, reporting and polling `cancel` as it goes."""
     resumed_from, url = part.length, part.url
-    try:
-        for chunk in response.iter_content(chunk_size):
-            if total is not None and part.length + len(chunk) > total:
-                part.discard()
-                raise DownloadCorrupt(f"the server sent more than the {total} bytes it announced; the "
-                                      "partial file was discarded", url=url)
-            part.append(chunk)
-            if progress is not None:
-                progress(DownloadProgress(part.length, total, part.length - resumed_from, resumed_from))
-            if cancel is not None and cancel.is_set():
-                raise DownloadCancelled(f"cancelled at byte {part.length}; the part is kept", url=url)
-    except requests.RequestException as exc:
-        raise DownloadInterrupted(f"the connection failed at byte {part.length}"
-                                  f"{'' if total is None else f' of {total}'}; the part is kept: {exc}",
-                                  url=url) from exc
+    while chunk:
+        if total is not None and part.length + len(chunk) > total:
+            part.discard()
+            raise DownloadCorrupt(f"the server sent more than the {total} bytes it announced; the "
+                                  "partial file was discarded", url=url)
+        part.append(chunk)
+        if progress is not None:
+            progress(DownloadProgress(part.length, total, part.length - resumed_from, resumed_from))
+        if cancel is not None and cancel.is_set():
+            raise DownloadCancelled(f"cancelled at byte {part.length}; the part is kept", url=url)
+        chunk = _read(response, part, total, chunk_size)
     if total is not None and part.length < total:
         raise DownloadInterrupted(f"the body ended at byte {part.length} of {total}; the part is kept", url=url)
 

@@ -113,6 +113,7 @@ class FaultProxy:
         self._blackhole_until = 0.0
         self._threads: list[threading.Thread] = []
         self._listener = socket.create_server((_LOOPBACK, 0))
+        self._listener.settimeout(_POLL_S)  # so the accept loop sees `close()`
         self.port = self._listener.getsockname()[1]
         self.url = f"http://{_LOOPBACK}:{self.port}"
 
@@ -167,7 +168,6 @@ class FaultProxy:
         thread.start()
 
     def _accept_loop(self) -> None:
-        self._listener.settimeout(_POLL_S)
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
