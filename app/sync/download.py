@@ -190,8 +190,9 @@ def _content_range(response: requests.Response, url: str) -> tuple[int, int]:
 def _check_continues(part: PartFile, etag: str | None, start: int) -> None:
     """A 206 must continue the part: same ETag, starting where the part ends."""
     if part.etag and etag and etag != part.etag:
+        had = part.etag
         part.discard()
-        raise DownloadCorrupt(f"the server's copy changed (ETag {part.etag} became {etag}) yet it sent a "
+        raise DownloadCorrupt(f"the server's copy changed (ETag {had} became {etag}) yet it sent a "
                               "range of the new copy; the partial file was discarded", url=part.url)
     if start != part.length:
         raise DownloadRefused(f"asked for bytes from {part.length}, the server sent them from {start}",
@@ -254,7 +255,7 @@ def _stream(response: requests.Response, part: PartFile, chunk: bytes, total: in
     while chunk:
         if total is not None and part.length + len(chunk) > total:
             part.discard()
-            raise DownloadCorrupt(f"the server sent more than the {total} bytes it announced; the "
+            raise DownloadCorrupt(f"the server sent more than the {total} bytes expected; the "
                                   "partial file was discarded", url=url)
         part.append(chunk)
         if progress is not None:

@@ -3,6 +3,8 @@ reliability tests: a requester uploads files, a contributor leases their tasks a
 
 from __future__ import annotations
 
+import random
+
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from tests.coordinator.requester import create_request, declare, put_chunk
 from tests.coordinator.wallets import Wallet, sign_in
 
 ADMIN, REQUESTER, CONTRIBUTOR = Wallet.numbered(0), Wallet.numbered(700), Wallet.numbered(701)
+FILES = [random.Random(n).randbytes(2 << 20) for n in range(12)]  # the published assets: 2 MiB each
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,10 @@ from app.sync.download import DownloadProgress, download
 from app.sync.download_errors import (DownloadBusy, DownloadCancelled, DownloadCorrupt, DownloadInterrupted,
                                       DownloadRefused)
 from app.sync.partfile import PartFile
-from tests.reliability.coordinator_site import Site, live_coordinator, publish
+from tests.reliability.coordinator_site import FILES, Site
 from tests.reliability.fault_proxy import Fault, FaultKind, FaultProxy
 
-FILES = [random.Random(n).randbytes(2 << 20) for n in range(10)]  # 10 files of 2 MiB
 CHUNK = 1 << 16
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, list[dict[str, Any]]]]:
-    with live_coordinator(tmp_path_factory.mktemp("coordinator")) as running:
-        yield running, publish(running, FILES)
-
-
-@pytest.fixture
-def proxy(site: tuple[Site, list[Any]]) -> Iterator[FaultProxy]:
-    with FaultProxy(site[0].port, seed=11) as running:
-        yield running
 
 
 class Fetch:
@@ -84,7 +70,7 @@ def test_a_hundred_interruptions_at_random_offsets_then_every_hash_matches(
         site: tuple[Site, list[Any]], proxy: FaultProxy, tmp_path: Path) -> None:
     rng = random.Random(2026)
     stopped_at: list[int] = []
-    for index in range(len(FILES)):
+    for index in range(10):
         fetch = Fetch(site, proxy, index, tmp_path / f"asset-{index}.bin")
         for _ in range(10):
             remaining = len(fetch.data) - _part_length(fetch)  # the offset counts headers too: always short
