@@ -4,7 +4,8 @@ It forwards each accepted connection to an upstream port and, per connection, ma
 - `CUT_REQUEST`: read the client's first bytes and reset, never connecting upstream (the request
   is lost before the server sees it);
 - `CUT_RESPONSE`: forward the request, then forward `offset` bytes of the response (headers
-  included, counted over the connection) and cut;
+  included, counted over the connection; with `in_body`, counted from the end of the first
+  HTTP header block) and cut;
 - `CUT_AFTER_COMMIT`: forward the request and cut as soon as the server starts answering (it has
   committed) and before the client gets a byte of the reply;
 - blackhole: for a while, accept and never forward (live connections freeze too), then reset.
@@ -44,6 +45,7 @@ class Fault:
     kind: FaultKind
     offset: int = 0  # CUT_RESPONSE: response bytes forwarded before the cut
     reset: bool = True  # RST; False: FIN (an orderly close, the client sees a short body)
+    in_body: bool = False  # the offset counts body bytes: the cut falls at a chosen byte of the file
 
     def __post_init__(self) -> None:
         if self.offset < 0:
@@ -87,6 +89,8 @@ class _Connection:
     fault: Fault
     upstream: socket.socket | None = None
     sent_down: int = 0
+    limit: int | None = None  # the stream offset of the cut, once known
+    head: bytes = b""  # the response so far, while its header block is incomplete (`in_body`)
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
 
 
@@ -246,18 +250,33 @@ class FaultProxy:
 
     def _forward_down(self, conn: _Connection, data: bytes) -> bool:
         """Send the server's bytes on, up to the fault's cut; True once the connection is cut."""
-        kind = conn.fault.kind
-        if kind is FaultKind.PASS or conn.sent_down + len(data) <= conn.fault.offset:
+        limit = self._cut_limit(conn, data)
+        if limit is None or conn.sent_down + len(data) <= limit:
             conn.client.sendall(data)
             conn.sent_down += len(data)
             self._count("bytes_down", len(data))
             return False
-        head = data[:conn.fault.offset - conn.sent_down] if kind is FaultKind.CUT_RESPONSE else b""
+        head = data[:limit - conn.sent_down]
         conn.client.sendall(head)
         self._count("bytes_down", len(head))
-        self._record(kind, conn.sent_down + len(head))
+        self._record(conn.fault.kind, conn.sent_down + len(head))
         _cut(conn.client, conn.fault.reset)
         return True
+
+    @staticmethod
+    def _cut_limit(conn: _Connection, data: bytes) -> int | None:
+        """The stream offset to cut at (None: not yet known, or no cut)."""
+        fault = conn.fault
+        if fault.kind is FaultKind.PASS or conn.limit is not None:
+            return conn.limit
+        if fault.kind is FaultKind.CUT_AFTER_COMMIT or not fault.in_body:
+            conn.limit = 0 if fault.kind is FaultKind.CUT_AFTER_COMMIT else fault.offset
+            return conn.limit
+        conn.head += data
+        end = conn.head.find(b"\r\n\r\n")
+        if end >= 0:
+            conn.limit, conn.head = end + 4 + fault.offset, b""
+        return conn.limit
 
     def _record(self, kind: FaultKind, offset: int) -> None:
         with self._lock:

@@ -86,6 +86,14 @@ def test_cut_response_at_a_given_offset(proxy: FaultProxy) -> None:
     assert proxy.counters().cut_response == 2
 
 
+def test_cut_at_a_byte_of_the_body(proxy: FaultProxy) -> None:
+    whole = _raw_get(proxy.port)
+    body_starts = whole.index(b"\r\n\r\n") + 4
+    proxy.script(Fault(FaultKind.CUT_RESPONSE, offset=1000, reset=False, in_body=True))
+    assert _raw_get(proxy.port) == whole[:body_starts + 1000]
+    assert proxy.cuts == [(FaultKind.CUT_RESPONSE, body_starts + 1000)]
+
+
 def test_cut_request_never_reaches_the_server(proxy: FaultProxy, upstream: tuple[int, list[Any]]) -> None:
     proxy.script(Fault(FaultKind.CUT_REQUEST))
     with pytest.raises(requests.ConnectionError):
