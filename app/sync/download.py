@@ -60,9 +60,10 @@ def download(session: requests.Session, url: str, dest: Path, *, sha256: str, si
     against what the server announces before the body and against what arrived after it.
     `headers` are sent with the request (Authorization). `progress` is called after every chunk.
     `cancel` is polled between chunks; `timeout` is (connect, read) in seconds, so a stalled
-    server is given up after the read timeout. Raises a `DownloadError` subclass (see
-    `download_errors`) or `ValidationError` for bad arguments; never leaves a file at `dest`
-    that is not the content."""
+    server is given up after the read timeout. It blocks: call it from a worker thread.
+    Raises a `DownloadError` subclass (see `download_errors`; `retryable` says whether calling
+    again can help) or `ValidationError` for bad arguments; never leaves a file at `dest` that
+    is not the content."""
     dest = Path(dest)
     sha256 = _check_arguments(url, dest, sha256, size, chunk_size, timeout)
     if _already_there(dest, sha256, size):
@@ -85,7 +86,8 @@ def _check_arguments(url: str, dest: Path, sha256: str, size: int | None, chunk_
         raise ValidationError(f"expected a byte count >= 0 or None, got {size!r}", where="size")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
         raise ValidationError(f"expected a positive byte count, got {chunk_size!r}", where="chunk_size")
-    if len(timeout) != 2 or not all(isinstance(t, (int, float)) and t > 0 for t in timeout):
+    if not isinstance(timeout, (tuple, list)) or len(timeout) != 2 or not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeout):
         raise ValidationError(f"expected (connect, read) seconds > 0, got {timeout!r}", where="timeout")
     if dest.is_dir() or dest.name.endswith((".part", ".part.json")):
         raise ValidationError(f"{dest} is a folder or a download's own partial file", where="dest")

@@ -200,7 +200,7 @@ def test_a_second_download_of_the_same_destination_is_refused(site: tuple[Site, 
 
 @pytest.mark.parametrize(("overrides", "where"), [
     ({"sha256": "abc"}, "sha256"), ({"size": -1}, "size"), ({"url": "ftp://x/y"}, "url"),
-    ({"chunk_size": 0}, "chunk_size"), ({"timeout": (1.0, 0)}, "timeout"),
+    ({"chunk_size": 0}, "chunk_size"), ({"timeout": (1.0, 0)}, "timeout"), ({"timeout": 5}, "timeout"),
 ])
 def test_bad_arguments_are_refused(site: tuple[Site, list[Any]], proxy: FaultProxy, tmp_path: Path,
                                    overrides: dict[str, Any], where: str) -> None:
