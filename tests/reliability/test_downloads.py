@@ -66,6 +66,7 @@ def _part_length(fetch: Fetch) -> int:
     return fetch.part.stat().st_size if fetch.part.exists() else 0
 
 
+@pytest.mark.slow
 def test_a_hundred_interruptions_at_random_offsets_then_every_hash_matches(
         site: tuple[Site, list[Any]], proxy: FaultProxy, tmp_path: Path) -> None:
     rng = random.Random(2026)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -49,6 +50,7 @@ def _send(session: requests.Session, url: str, headers: dict[str, str], body: di
     raise AssertionError(f"submission {body['submission_id']} never got a reply")
 
 
+@pytest.mark.slow
 def test_thirty_percent_of_connections_cut_nothing_lost_nothing_duplicated(
         site: tuple[Site, list[Any]]) -> None:
     coordinator = site[0]
