@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -67,6 +67,7 @@ def download(session: requests.Session, url: str, dest: Path, *, sha256: str, si
     dest = Path(dest)
     sha256 = _check_arguments(url, dest, sha256, size, chunk_size, timeout)
     if _already_there(dest, sha256, size):
+        _drop_orphan_sidecar(dest)
         return dest
     with PartFile.opened(dest, sha256, url) as part:
         if size is not None and part.length > size:
@@ -102,6 +103,15 @@ def _already_there(dest: Path, sha256: str, size: int | None) -> bool:
         return hash_file(dest) == sha256
     except OSError:
         return False
+
+
+def _drop_orphan_sidecar(dest: Path) -> None:
+    """A crash between the rename and the sidecar's removal leaves the sidecar alone: remove it
+    (a part beside it may be another download's, which then finds the file already there)."""
+    part = dest.with_name(dest.name + ".part")
+    if not part.exists():
+        with suppress(OSError):
+            dest.with_name(dest.name + ".part.json").unlink()
 
 
 def _transfer(session: requests.Session, url: str, part: PartFile, size: int | None, headers: dict[str, str],

@@ -67,7 +67,9 @@ def test_what_is_already_there_needs_no_network(tmp_path: Path) -> None:
     empty = download(requests.Session(), URL, tmp_path / "empty.bin", sha256=hashlib.sha256(b"").hexdigest(), size=0)
     assert empty.read_bytes() == b""
     (tmp_path / "done.bin").write_bytes(DATA)
+    (tmp_path / "done.bin.part.json").write_text("{}")  # left by a crash right after the rename
     assert download(requests.Session(), URL, tmp_path / "done.bin", sha256=SHA.upper()) == tmp_path / "done.bin"
+    assert not (tmp_path / "done.bin.part.json").exists()
     _part(tmp_path / "whole.bin", DATA)  # every byte arrived, the rename did not happen
     download(requests.Session(), URL, tmp_path / "whole.bin", sha256=SHA, size=len(DATA))
     assert (tmp_path / "whole.bin").read_bytes() == DATA and not (tmp_path / "whole.bin.part").exists()
