@@ -131,9 +131,8 @@ def _transfer(session: requests.Session, url: str, part: PartFile, size: int | N
         if response.status_code not in (200, 206):
             _settle_refusal(response, part)
             return
-        # A connection cut inside the header block leaves a header line cut short, which would
-        # read as another ETag, SHA-256 or size: nothing is judged until a body byte proves the
-        # block complete.
+        # A connection cut inside the header block leaves a header line cut short (another ETag,
+        # SHA-256 or size, to a reader): nothing is judged until a body byte proves the block whole.
         first = _read(response, part, None, chunk_size)
         total = _accept(response, part, size, first)
         total = size if total is None else total  # a body of unannounced length is bounded by `size`
@@ -158,45 +157,44 @@ def _accept(response: requests.Response, part: PartFile, size: int | None, first
     url, status = part.url, response.status_code
     if response.headers.get("Content-Encoding", "identity").lower() != "identity":
         raise DownloadRefused("the server compressed the file although asked not to", url=url, status=status)
-    etag = _header(response, "ETag", _ENTITY_TAG, url)
-    announced = _header(response, "X-Content-SHA256", _SHA256, url)
+    length = response.headers.get("Content-Length", "")
     if status == 206:
-        start, total = _content_range(response, url)
-        body = total - start
+        span = _content_range(response)
+        total = span[1] if span else None
     else:
-        length = response.headers.get("Content-Length", "")
-        total = body = int(length) if length.isdigit() else None
-    if not first and body != 0:
+        span, total = None, int(length) if length.isdigit() else None
+    if not first and (status == 206 or total != 0):
         raise DownloadInterrupted(f"the answer ended before its body; the part of {part.length} bytes is kept",
                                   url=url)
+    if status == 206 and span is None:
+        raise DownloadRefused("a partial answer without a valid Content-Range: "
+                              f"{response.headers.get('Content-Range')!r}", url=url, status=206)
+    etag = _header(response, "ETag", _ENTITY_TAG)
     if status == 200 and part.length:
         log.info("%s: the server sent the whole file instead of resuming at %d", url, part.length)
         part.restart()
-    if status == 206:
-        _check_continues(part, etag, start)
-    _check_identity(part, announced, total, size)
+    if span is not None:
+        _check_continues(part, etag, span[0])
+    _check_identity(part, _header(response, "X-Content-SHA256", _SHA256), total, size)
     if etag != part.etag:
-        part.remember(etag)  # durable before the first byte, so the next run can send If-Range
+        part.remember(etag)  # durable before the first byte is appended, so the next run can send If-Range
     return total
 
 
-def _header(response: requests.Response, name: str, form: re.Pattern[str], url: str) -> str | None:
-    value = response.headers.get(name)
-    if value is None:
-        return None
-    if not form.fullmatch(value.strip()):
-        raise DownloadInterrupted(f"the answer's {name} header is cut short or malformed: {value!r}", url=url)
-    return value.strip()
+def _header(response: requests.Response, name: str, form: re.Pattern[str]) -> str | None:
+    """The header's value; None when absent or malformed (the body proved the header block whole,
+    so a malformed value is the server's own, and the final SHA-256 check does not need it)."""
+    value = (response.headers.get(name) or "").strip()
+    return value if form.fullmatch(value) else None
 
 
-def _content_range(response: requests.Response, url: str) -> tuple[int, int]:
-    """(first byte, total size) of a 206; an inconsistent header is a cut one."""
+def _content_range(response: requests.Response) -> tuple[int, int] | None:
+    """(first byte, total size) of a 206; None when missing, malformed or inconsistent."""
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    first, last, total = (int(group) for group in match.groups()) if match else (1, 0, 0)
-    if not first <= last < total:
-        raise DownloadInterrupted("a partial answer without a valid Content-Range (cut short?): "
-                                  f"{response.headers.get('Content-Range')!r}", url=url)
-    return first, total
+    if match is None:
+        return None
+    first, last, total = (int(group) for group in match.groups())
+    return (first, total) if first <= last < total else None
 
 
 def _check_continues(part: PartFile, etag: str | None, start: int) -> None:
