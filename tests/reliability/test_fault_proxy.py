@@ -128,6 +128,13 @@ def test_blackhole_accepts_and_forwards_nothing_then_recovers(proxy: FaultProxy,
     assert requests.get(proxy.url + "/x", timeout=5).content == BODY
 
 
+def test_delay_slows_each_forwarded_chunk(upstream: tuple[int, list[Any]]) -> None:
+    with FaultProxy(upstream[0], delay=(0.05, 0.1)) as slow:
+        started = time.monotonic()
+        assert requests.get(slow.url + "/x", timeout=5).content == BODY
+        assert time.monotonic() - started >= 0.1  # the request and at least one chunk of the reply
+
+
 def test_rates_are_drawn_from_a_seeded_rng(upstream: tuple[int, list[Any]]) -> None:
     def draws(seed: int) -> list[Fault]:
         proxy = FaultProxy(upstream[0], rates=FaultRates.split_cuts(0.30), seed=seed)
@@ -156,6 +163,7 @@ def test_response_cuts_fall_in_the_offset_range(upstream: tuple[int, list[Any]])
     lambda: FaultProxy(8000, upstream_host="10.0.0.1"),
     lambda: FaultProxy(0),
     lambda: FaultProxy(8000, response_offset=(10, 5)),
+    lambda: FaultProxy(8000, delay=(0.5, 0.1)),
     lambda: Fault(FaultKind.CUT_RESPONSE, offset=-1),
 ])
 def test_bad_settings_are_refused(make: Any) -> None:
