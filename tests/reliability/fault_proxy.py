@@ -80,6 +80,7 @@ class Counters:
     cut_response: int = 0
     cut_after_commit: int = 0
     blackholed: int = 0
+    upstream_down: int = 0  # connections closed at once: the server did not accept
     bytes_up: int = 0  # client -> server
     bytes_down: int = 0  # server -> client
 
@@ -213,8 +214,9 @@ class FaultProxy:
             elif fault.kind is FaultKind.CUT_REQUEST:
                 self._cut_request(conn)
             else:
-                conn.upstream = socket.create_connection((_LOOPBACK, self.upstream_port), timeout=10)
-                self._relay(conn)
+                conn.upstream = self._connect_upstream()
+                if conn.upstream is not None:
+                    self._relay(conn)
         except OSError:
             pass  # a peer went away: nothing left to forward
         finally:
@@ -222,6 +224,14 @@ class FaultProxy:
             for sock in (conn.client, conn.upstream):
                 if sock is not None:
                     sock.close()
+
+    def _connect_upstream(self) -> socket.socket | None:
+        """The server's side of the connection; None (counted) while the server is down."""
+        try:
+            return socket.create_connection((_LOOPBACK, self.upstream_port), timeout=10)
+        except OSError:
+            self._count("upstream_down")
+            return None
 
     def _hold(self, conn: _Connection) -> None:
         """Blackhole: keep the connection open, say nothing, until the blackhole ends; then reset."""
@@ -231,10 +241,16 @@ class FaultProxy:
         _cut(conn.client, reset=True)
 
     def _cut_request(self, conn: _Connection) -> None:
-        conn.client.settimeout(10)
-        if conn.client.recv(_BLOCK):  # the request left the client; it never reaches the server
-            self._record(FaultKind.CUT_REQUEST, 0)
-            _cut(conn.client, conn.fault.reset)
+        conn.client.settimeout(_POLL_S)
+        while not self._stop.is_set():
+            try:
+                data = conn.client.recv(_BLOCK)
+            except TimeoutError:
+                continue
+            if data:  # the request left the client; it never reaches the server
+                self._record(FaultKind.CUT_REQUEST, 0)
+                _cut(conn.client, conn.fault.reset)
+            return
 
     def _relay(self, conn: _Connection) -> None:
         assert conn.upstream is not None

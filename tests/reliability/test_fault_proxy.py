@@ -31,6 +31,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return "Thu, 01 Jan 2026 00:00:00 GMT"  # every answer byte-identical, whatever the second
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -133,6 +136,19 @@ def test_delay_slows_each_forwarded_chunk(upstream: tuple[int, list[Any]]) -> No
         started = time.monotonic()
         assert requests.get(slow.url + "/x", timeout=5).content == BODY
         assert time.monotonic() - started >= 0.1  # the request and at least one chunk of the reply
+
+
+def test_a_server_that_is_down_closes_the_connection_and_is_counted() -> None:
+    with FaultProxy(_free_port()) as proxy:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(proxy.url + "/x", timeout=5)
+        assert proxy.counters().upstream_down == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_rates_are_drawn_from_a_seeded_rng(upstream: tuple[int, list[Any]]) -> None:
