@@ -95,6 +95,7 @@ class _Connection:
     head: bytes = b""  # the response so far, while its header block is incomplete (`in_body`)
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
     jitter: random.Random | None = None  # this connection's own draws of the delay
+    faulted: bool = False  # a fault (cut or blackhole) ended it
 
 
 class FaultProxy:
@@ -220,6 +221,8 @@ class FaultProxy:
         except OSError:
             pass  # a peer went away: nothing left to forward
         finally:
+            if conn.upstream is not None and not conn.faulted:
+                self._count("passed")  # relayed until a side closed (or the proxy stopped)
             conn.selector.close()
             for sock in (conn.client, conn.upstream):
                 if sock is not None:
@@ -235,6 +238,7 @@ class FaultProxy:
 
     def _hold(self, conn: _Connection) -> None:
         """Blackhole: keep the connection open, say nothing, until the blackhole ends; then reset."""
+        conn.faulted = True
         self._count("blackholed")
         while self.blackholed() and not self._stop.wait(_POLL_S):
             pass
@@ -262,7 +266,6 @@ class FaultProxy:
             for key, _ in conn.selector.select(_POLL_S):
                 data = key.fileobj.recv(_BLOCK)  # type: ignore[union-attr]
                 if not data:
-                    self._count("passed")
                     return None
                 if conn.jitter is not None:
                     time.sleep(conn.jitter.uniform(*self.delay))
@@ -284,6 +287,7 @@ class FaultProxy:
         head = data[:limit - conn.sent_down]
         conn.client.sendall(head)
         self._count("bytes_down", len(head))
+        conn.faulted = True
         self._record(conn.fault.kind, conn.sent_down + len(head))
         _cut(conn.client, conn.fault.reset)
         return True

@@ -85,6 +85,7 @@ def test_a_hundred_interruptions_at_random_offsets_then_every_hash_matches(
         assert hashlib.sha256(fetch.dest.read_bytes()).hexdigest() == fetch.task["asset"]["sha256"]
         assert not fetch.part.exists()
         assert fetch.fetched() == len(fetch.data)  # each call resumed where the last stopped: no byte kept twice
+    proxy.close()  # its connection threads have finished counting
     counts = proxy.counters()
     assert counts.cut_response == 100 and counts.passed == 10
     refetched = counts.bytes_down - sum(map(len, FILES[:10]))  # headers, plus bytes lost in each reset

@@ -59,7 +59,7 @@ def test_thirty_percent_of_connections_cut_nothing_lost_nothing_duplicated(
     with FaultProxy(coordinator.port, rates=FaultRates.split_cuts(0.30), seed=5) as proxy:
         session = requests.Session()
         outcomes = [_send(session, proxy.url + "/v1/submissions", headers, body) for body in bodies]
-        counts = proxy.counters()
+    counts = proxy.counters()  # after close: its connection threads have finished counting
     attempts = sum(tries for tries, _ in outcomes)
     assert counts.connections == attempts and counts.passed == N  # one connection per attempt
     assert 0.2 < (counts.cut_request + counts.cut_after_commit) / attempts < 0.4, counts
