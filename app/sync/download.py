@@ -34,6 +34,8 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
+_UNSENDABLE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+               requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def download(session: requests.Session, url: str, dest: Path, *, sha256: str, si
     is not the content."""
     dest = Path(dest)
     sha256 = _check_arguments(url, dest, sha256, size, chunk_size, timeout)
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled("cancelled before it started", url=url)
     if _already_there(dest, sha256, size):
         _drop_orphan_sidecar(dest)
         return dest
@@ -125,6 +129,8 @@ def _transfer(session: requests.Session, url: str, part: PartFile, size: int | N
             sent["If-Range"] = part.etag
     try:
         response = session.get(url, headers=sent, stream=True, timeout=timeout)
+    except _UNSENDABLE as exc:  # trying again cannot help
+        raise DownloadRefused(f"the request cannot be sent: {exc}", url=url, status=0) from exc
     except requests.RequestException as exc:
         raise DownloadInterrupted(f"could not reach the server: {exc}", url=url) from exc
     with closing(response):
@@ -266,7 +272,7 @@ def _stream(response: requests.Response, part: PartFile, chunk: bytes, total: in
         if total is not None and part.length + len(chunk) > total:
             part.discard()
             raise DownloadCorrupt(f"the server sent more than the {total} bytes expected; the "
-                                  "partial file was discarded", url=url)
+                                  "partial file was discarded", url=url, retryable=False)
         part.append(chunk)
         if progress is not None:
             progress(DownloadProgress(part.length, total, part.length - resumed_from, resumed_from))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 
 from app.sync.download import download
-from app.sync.download_errors import DownloadDiskFull, DownloadNotWritable
+from app.sync.download_errors import (DownloadCancelled, DownloadDiskFull, DownloadNotWritable,
+                                      DownloadRefused)
 from app.sync.partfile import PartFile, disk_errors
 
 DATA = b"0123456789" * 1000
@@ -73,3 +75,14 @@ def test_what_is_already_there_needs_no_network(tmp_path: Path) -> None:
     _part(tmp_path / "whole.bin", DATA)  # every byte arrived, the rename did not happen
     download(requests.Session(), URL, tmp_path / "whole.bin", sha256=SHA, size=len(DATA))
     assert (tmp_path / "whole.bin").read_bytes() == DATA and not (tmp_path / "whole.bin.part").exists()
+
+
+def test_a_request_that_cannot_be_sent_or_is_cancelled_at_once_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DownloadRefused, match="cannot be sent") as unsendable:
+        download(requests.Session(), "http://", tmp_path / "a.bin", sha256=SHA)
+    assert unsendable.value.status == 0 and not unsendable.value.retryable
+    flag = threading.Event()
+    flag.set()
+    with pytest.raises(DownloadCancelled, match="before it started"):
+        download(requests.Session(), URL, tmp_path / "b.bin", sha256=SHA, cancel=flag)
+    assert not (tmp_path / "a.bin").exists() and not (tmp_path / "b.bin.part").exists()
