@@ -25,12 +25,12 @@ KILLS = 8
 def test_killed_downloads_resume_and_end_with_the_right_hash(site: tuple[Site, list[Any]], tmp_path: Path) -> None:
     coordinator, asset, data = site[0], site[1][11]["asset"], FILES[11]
     dest, part = tmp_path / "killed.bin", tmp_path / "killed.bin.part"
-    argv = command(coordinator.base_url, asset, dest, coordinator.contributor["Authorization"], "--pace-ms", "5")
+    argv = command(coordinator.base_url, asset, dest, coordinator.contributor["Authorization"], "--pace-ms", "20")
     rng, kept = random.Random(9), [0]
     for _ in range(KILLS):
         child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None and child.stdout.readline().strip() == "started"
-        time.sleep(rng.uniform(0, 0.04))
+        time.sleep(rng.uniform(0, 0.1))
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
         child.stdout.close()
