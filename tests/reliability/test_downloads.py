@@ -93,6 +93,15 @@ def test_a_hundred_interruptions_at_random_offsets_then_every_hash_matches(
     assert refetched < 110 * 1024 + 50 * (256 << 10), refetched
 
 
+def test_a_truncated_body_keeps_exactly_what_arrived(site: tuple[Site, list[Any]], proxy: FaultProxy,
+                                                     tmp_path: Path) -> None:
+    fetch = Fetch(site, proxy, 9, tmp_path / "t.bin")
+    proxy.script(Fault(FaultKind.CUT_RESPONSE, offset=123_457, reset=False, in_body=True))  # FIN: a short body
+    with pytest.raises(DownloadInterrupted, match=f"at byte 123457 of {len(fetch.data)}; the part is kept") as cut:
+        fetch()
+    assert cut.value.retryable and fetch.part.read_bytes() == fetch.data[:123_457] and not fetch.dest.exists()
+
+
 def test_cancel_keeps_the_part_and_the_next_call_resumes(site: tuple[Site, list[Any]], proxy: FaultProxy,
                                                          tmp_path: Path) -> None:
     fetch, flag = Fetch(site, proxy, 0, tmp_path / "a.bin"), threading.Event()
