@@ -152,7 +152,7 @@ def iou(a: Shape, b: Shape, *, height: int | None = None, width: int | None = No
     """IoU of any two region shapes (box, rotated box, polygon, mask), in [0, 1].
 
     Vector against vector is exact. With a mask on either side the other side is rasterized at
-    the mask's size (a pixel counts when its centre is inside); passing height and width
+    the mask's size (pycocotools' rule, `masks`); passing height and width
     rasterizes both sides, as COCO evaluation does. Lines, points and tags raise.
     """
     for name, shape in (("a", a), ("b", b)):

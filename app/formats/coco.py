@@ -206,7 +206,7 @@ class _Instances:
     precision = (
         "labels, attributes, iscrowd and confidence (as score) exact; boxes to 1e-9 px "
         "(x2 = x + width in floating point); polygons without holes exact; polygons with "
-        "holes come back as masks of their pixels (pixel centres inside); masks exact; "
+        "holes come back as masks of their pixels (pycocotools' rule); masks exact; "
         "rotated boxes to 1e-6 px and degrees, their angle in attributes.rotation (so a numeric "
         "'rotation' attribute on a box or 4-point polygon reads back as a rotated box, as CVAT "
         "means it); ids, authors, timestamps, source, z-order and flags are not kept")

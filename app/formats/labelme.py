@@ -61,7 +61,7 @@ class LabelmeFormat:
     can_import = True
     can_export = True
     precision = ("exact for boxes, polygons without holes, lines, points and masks; polygons "
-                 "with holes become masks (pixel centres); rotated boxes become 4-point "
+                 "with holes become masks (pycocotools' rule); rotated boxes become 4-point "
                  "polygons; circles are read as 64-vertex polygons")
 
     def export(self, dataset: Dataset, out: Path, *, progress: Progress | None = None

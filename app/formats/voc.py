@@ -16,7 +16,7 @@ ymax = y2, and read back the same way (datumaro's `voc-one-based` mode; detectro
 Numbers are written in full (integers without ".0"), so boxes survive to float rounding.
 
 Polygons and masks: painted into both PNGs in z-order (later shapes on top), rasterized by
-pixel centres (`app.annotators.masks`); holes and parts survive, vertices do not: they come
+pycocotools' rule (`app.annotators.masks`); holes and parts survive, vertices do not: they come
 back as masks of their visible pixels. As in VOC 2012, object index k in SegmentationObject
 is the k-th <object> in the XML, whose box is then the extent of its pixels. Reading pairs
 them back when the labels agree and the boxes overlap (IoU >= 0.5); other instances become
@@ -66,7 +66,7 @@ class VocFormat:
     can_import = True
     can_export = True
     precision = ("boxes exact (1-based numbers written in full); polygons and masks as pixel "
-                 "masks of their visible pixels (pixel centres); attributes kept")
+                 "masks of their visible pixels (pycocotools' rule); attributes kept")
 
     def export(self, dataset: Dataset, out: Path, *, progress: Progress | None = None
                ) -> ExportReport:
@@ -181,7 +181,7 @@ def _paint(objects: list[_Object], index: dict[str, int], height: int, width: in
                            float(cols.max() + 1), float(rows.max() + 1))
                 obj.pixel_box = True
             else:
-                note(obj.ann, "has no visible pixel (covered, or between pixel centres): "
+                note(obj.ann, "has no visible pixel (covered, or too thin to cover a pixel): "
                               "written as its box only")
     return classes, instances
 

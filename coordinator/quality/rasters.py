@@ -3,6 +3,12 @@
 Only the union of the shapes' extents is rasterised (a 4000×3000 image with small objects
 costs a small frame). A consensus of pure polygons goes back to a polygon (holes kept); one
 that involved a mask stays a mask of that mask's image size.
+
+Polygons and rotated boxes are drawn by pycocotools' rule, the workstation's too
+(`app.annotators.masks`, which the coordinator may not import): vertices rounded to a fifth of
+a pixel, a pixel in when its centre is inside; holes drawn the same way and subtracted, parts
+united. The frame starts at a whole pixel at or before every vertex, so the pixels are those
+of the image wherever the shapes lie on it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import shapely
 from pycocotools import mask as coco_mask
 
 from coordinator.consensus import merge_masks
@@ -67,11 +74,19 @@ def rasterize(shapes: list[dict]) -> tuple[np.ndarray, FrameBox]:
             m = _mask_array(shape)
             stack[i, -box.y0:-box.y0 + m.shape[0], -box.x0:-box.x0 + m.shape[1]] = m
             continue
-        for exterior, holes in _rings(shape):
-            cv2.fillPoly(stack[i], [np.round(exterior - offset).astype(np.int32)], 1)
-            for hole in holes:
-                cv2.fillPoly(stack[i], [np.round(hole - offset).astype(np.int32)], 0)
+        rings = [(exterior - offset, [h - offset for h in holes]) for exterior, holes in _rings(shape)]
+        plain = [exterior for exterior, holes in rings if not holes]
+        if plain:
+            stack[i] = _draw(plain, box.height, box.width)
+        for exterior, holes in (r for r in rings if r[1]):
+            stack[i] |= _draw([exterior], box.height, box.width) & ~_draw(holes, box.height, box.width)
     return stack.astype(bool), box
+
+
+def _draw(rings: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """The union of the rings' pixels, by pycocotools' polygon rule."""
+    rles = coco_mask.frPyObjects([r.ravel().tolist() for r in rings], height, width)
+    return coco_mask.decode(coco_mask.merge(rles))
 
 
 def merge_stack(stack: np.ndarray, annotators: list[Hashable], labels: list[str],
@@ -91,13 +106,16 @@ def to_mask_shape(raster: np.ndarray, box: FrameBox) -> dict | None:
 
 
 def _polygon(raster: np.ndarray, box: FrameBox) -> dict | None:
-    contours, hierarchy = cv2.findContours(raster.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    offset = np.array([box.x0, box.y0], float)
-    parts = []
-    for i, contour in enumerate(contours):
-        if hierarchy[0][i][3] != -1 or len(contour) < 3:
-            continue  # a hole (attached to its parent below) or a sliver
-        holes = [(contours[j][:, 0, :] + offset).tolist() for j in range(len(contours))
-                 if hierarchy[0][j][3] == i and len(contours[j]) >= 3]
-        parts.append({"exterior": (contour[:, 0, :] + offset).tolist(), "holes": holes})
-    return {"kind": "polygon", "parts": parts} if parts else None
+    """The raster's outline along pixel edges, holes kept: drawn again it gives the same pixels
+    (an outline through pixel centres would lose half of every boundary pixel)."""
+    padded = np.pad(raster, ((0, 0), (1, 1))).astype(np.int8)
+    rows, cols = np.nonzero(np.diff(padded, axis=1))  # per row: run starts and stops alternate
+    if rows.size == 0:
+        return None
+    x, y = cols[0::2] + box.x0, rows[0::2] + box.y0
+    cells = shapely.box(x, y, cols[1::2] + box.x0, y + 1)  # one rectangle per run of a row
+    region = shapely.simplify(shapely.union_all(cells), 0)  # drops the runs' collinear corners
+    parts = [{"exterior": [list(p) for p in part.exterior.coords[:-1]],
+              "holes": [[list(p) for p in hole.coords[:-1]] for hole in part.interiors]}
+             for part in getattr(region, "geoms", [region])]
+    return {"kind": "polygon", "parts": parts}

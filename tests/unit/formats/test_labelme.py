@@ -1,6 +1,7 @@
 """labelme JSON: exact round trips, a field-by-field check of our files against the layout
 labelme itself reads (its loader needs PyQt5, and datumaro 1.13 reads LabelMe XML, not labelme
-JSON), files as labelme writes them, and bad input."""
+JSON; globox reads our boxes and polygons in test_independent_readers.py), files as labelme
+writes them, and bad input."""
 
 from __future__ import annotations
 

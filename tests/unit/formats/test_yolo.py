@@ -1,6 +1,7 @@
 """YOLO (Ultralytics layout): round trips per task within 1e-6 of the image size, datumaro as
 the independent reader of detection (datumaro 1.13 reads no segment, pose or obb files: those
-are checked against Ultralytics' own label rules field by field), and bad input."""
+are checked against Ultralytics' own label rules field by field here, and read by supervision
+in test_independent_readers.py), and bad input."""
 
 from __future__ import annotations
 
