@@ -17,6 +17,7 @@ import typer
 from app.cli_coordinator import coordinator_cli
 from app.cli_formats import export, import_annotations
 from app.cli_models import models_cli, prelabel
+from app.cli_wallet import wallet_cli
 from app.context import AppContext
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
 
@@ -28,6 +29,7 @@ cli.add_typer(projects_cli, name="projects")
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(models_cli, name="models")
 cli.add_typer(coordinator_cli, name="coordinator")
+cli.add_typer(wallet_cli, name="wallet")
 cli.command("prelabel")(prelabel)
 cli.command("export")(export)
 cli.command("import-annotations")(import_annotations)

@@ -10,6 +10,7 @@ from typing import Any
 from app.core.settings import LoadedSettings, load_settings
 from app.core.tasks import TaskRunner
 from app.store.workspace import Workspace
+from app.wallet.wallet import Wallet, open_wallet
 
 
 @dataclass
@@ -17,6 +18,7 @@ class AppContext:
     settings: LoadedSettings
     _workspace: Workspace | None = field(default=None, repr=False)
     _runner: TaskRunner | None = field(default=None, repr=False)
+    _wallet: Wallet | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, *, workspace: Path | None = None, overrides: dict[str, Any] | None = None) -> AppContext:
@@ -38,7 +40,17 @@ class AppContext:
             self._runner = TaskRunner()
         return self._runner
 
+    @property
+    def wallet(self) -> Wallet:
+        """The workspace's wallet, one per context so that its lock state is shared by every
+        window and the syncer. The first use detects the OS keychain: not on the GUI thread."""
+        if self._wallet is None:
+            self._wallet = open_wallet(self.settings.settings)
+        return self._wallet
+
     def close(self) -> None:
+        if self._wallet is not None:
+            self._wallet.lock()
         if self._runner is not None:
             self._runner.shutdown()  # pending writes finish first
             self._runner = None

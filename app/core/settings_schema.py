@@ -147,6 +147,21 @@ class PrelabelSettings(_Section):
     )
 
 
+class WalletSettings(_Section):
+    # A free name: app.wallet.chains checks it against resources/wallet/chains.yaml.
+    chain: str = Field("arbitrum-sepolia", min_length=1, max_length=40,
+                       description="Chain the wallet uses in this workspace (see the chain list)")
+    auto_lock_minutes: Int = Field(
+        15, ge=0, le=1440, description="Lock the wallet after this many idle minutes (0: never)"
+    )
+    keystore_dir: AbsPath | None = Field(
+        None, description="Folder of the wallet's keystore files; unset uses <workspace>/wallet"
+    )
+    use_keychain: bool = Field(
+        True, description="Keep the keystore password in the OS keychain when a real one exists"
+    )
+
+
 def _shortcut_bindings(bindings: dict[str, str]) -> dict[str, str]:
     # An empty key sequence is allowed: it removes the action's default shortcut.
     for action_id in bindings:
@@ -178,6 +193,7 @@ class Settings(BaseModel):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     prelabel: PrelabelSettings = Field(default_factory=PrelabelSettings)
     shortcuts: ShortcutSettings = Field(default_factory=ShortcutSettings)
+    wallet: WalletSettings = Field(default_factory=WalletSettings)
 
 
 # ---- dotted keys ("intake.copy_mode") ------------------------------------------------------

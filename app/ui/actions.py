@@ -46,6 +46,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.sample", "Open &sample project", "File", (), "folder-pictures"),
     ActionSpec("file.settings", "S&ettings…", "File", ("Ctrl+,",), "preferences-system", separator_before=True),
     ActionSpec("file.shortcuts", "&Keyboard shortcuts…", "File", (), "preferences-desktop-keyboard"),
+    ActionSpec("file.wallet", "&Wallet…", "File", ("Ctrl+Shift+W",), "wallet-open",
+               tip="Create or import the wallet, unlock or lock it, see its accounts"),
     ActionSpec("file.quit", "&Quit", "File", ("Ctrl+Q",), "application-exit", separator_before=True),
     ActionSpec("edit.undo", "&Undo", "Edit", ("Ctrl+Z",), "edit-undo", toolbar="main", enabled_when="can_undo"),
     ActionSpec("edit.redo", "&Redo", "Edit", ("Ctrl+Shift+Z", "Ctrl+Y"), "edit-redo", toolbar="main",

@@ -42,6 +42,7 @@ from app.ui.assist_host import AssistHost
 from app.ui.canvas.view import CanvasView
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.dialogs.shortcut_editor import ShortcutEditor
+from app.ui.dialogs.wallet_dialog import open_wallet_dialog
 from app.ui.edit_ops import EditOps
 from app.ui.operations import import_folder
 from app.ui.panels.annotation_list import AnnotationList
@@ -154,6 +155,8 @@ class MainWindow(QMainWindow):
             "tool.*": self.set_tool,
             "tools.cycle": self.cycle_tool,
             "file.settings": self.open_settings, "file.shortcuts": self.edit_shortcuts,
+            "file.wallet": lambda: open_wallet_dialog(self.ctx, self.bridge, self, lambda exc: self.status.showMessage(
+                f"wallet: {describe(exc)}", 10000)),
         }
         return handlers
 

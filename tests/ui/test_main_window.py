@@ -188,7 +188,8 @@ def test_menus_come_from_the_action_table(qtbot, make_window: MakeWindow) -> Non
     menus = {path: [a.objectName() for a in menu.actions() if not a.isSeparator()]
              for path, menu in window.action_set.menus.items()}
     assert list(menus)[:5] == ["File", "Edit", "View", "Task", "Tools"]
-    assert menus["File"] == ["file.import", "file.sample", "file.settings", "file.shortcuts", "file.quit"]
+    assert menus["File"] == ["file.import", "file.sample", "file.settings", "file.shortcuts", "file.wallet",
+                             "file.quit"]
     assert menus["Edit"] == ["edit.undo", "edit.redo", "edit.copy", "edit.cut", "edit.paste", "edit.delete",
                              "edit.select_all", "edit.bring_front", "edit.send_back", "edit.hide", "edit.lock"]
     assert menus["Task"] == ["task.next", "task.previous", "task.submit", "task.skip"]
