@@ -1,0 +1,100 @@
+"""The wallet on its chain: connection, contracts, balances, and a `TxSender` for one account.
+
+`ChainWallet.open(chain, signer)` connects to the chain's first RPC URL (web3 8 HTTPProvider,
+`ExtraDataToPOAMiddleware` where the chain is PoA), checks that the node serves the chain id the
+chain list promises, and opens the contract suite from the chain's addresses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from web3 import HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from app.core.errors import AlayaError
+from app.wallet.chains import Chain
+from app.wallet.contracts import ContractSuite, StakeInfo, call, load_artifact
+from app.wallet.errors import WalletError
+from app.wallet.signer import Signer
+from app.wallet.transactions import NONCES, NonceManager, TxSender
+
+RPC_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class TokenBalance:
+    symbol: str
+    address: str
+    amount: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class Balances:
+    account: str
+    native: int  # the gas token, in wei
+    native_symbol: str
+    agt: int
+    stake: StakeInfo
+    tokens: tuple[TokenBalance, ...]  # reward tokens other than AGT
+
+
+def connect(chain: Chain, rpc_url: str | None = None) -> Web3:
+    """A web3 connection to `chain`, its chain id checked."""
+    url = rpc_url or str(chain.rpc_urls[0])
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+    if chain.poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    try:
+        served = w3.eth.chain_id
+    except Exception as exc:  # connection refused, timeouts, HTTP errors: whatever requests raises
+        raise WalletError(f"{chain.name}: the node at {url} does not answer ({type(exc).__name__})") from None
+    if served != chain.chain_id:
+        raise WalletError(f"{chain.name}: the node at {url} serves chain {served}, not {chain.chain_id}")
+    return w3
+
+
+class ChainWallet:
+    """One account of the wallet on one chain."""
+
+    def __init__(self, w3: Web3, chain: Chain, suite: ContractSuite, signer: Signer, *,
+                 nonces: NonceManager = NONCES, poll_s: float = 0.5) -> None:
+        self.w3, self.chain, self.suite, self.signer = w3, chain, suite, signer
+        self.tx = TxSender(w3, signer, confirmations=chain.confirmations, native_symbol=chain.native_symbol,
+                           nonces=nonces, poll_s=poll_s)
+
+    @classmethod
+    def open(cls, chain: Chain, signer: Signer, *, rpc_url: str | None = None, **options: object) -> ChainWallet:
+        w3 = connect(chain, rpc_url)
+        if not chain.contracts:
+            raise WalletError(f"Alaya's contracts are not deployed on {chain.name} yet (no addresses in the chain list)")
+        try:
+            suite = ContractSuite.at(w3, chain.contracts)
+        except AlayaError as exc:
+            raise WalletError(f"{chain.name}: {exc}") from None
+        return cls(w3, chain, suite, signer, **options)  # type: ignore[arg-type]
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    def latest_timestamp(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def balances(self, reward_tokens: Sequence[str] = ()) -> Balances:
+        """Gas token, AGT, stake, and each ERC-20 in `reward_tokens` (addresses), read at one block."""
+        block = self.w3.eth.block_number
+        me = self.address
+        tokens = []
+        for address in reward_tokens:
+            if Web3.to_checksum_address(address) == self.suite.agt.address:
+                continue
+            token = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact("AGT").abi)
+            tokens.append(TokenBalance(call(token.functions.symbol(), block=block), token.address,
+                                       call(token.functions.balanceOf(me), block=block),
+                                       call(token.functions.decimals(), block=block)))
+        return Balances(me, self.w3.eth.get_balance(me, block), self.chain.native_symbol,
+                        call(self.suite.agt.functions.balanceOf(me), block=block),
+                        self.suite.stake_info(me, block=block), tuple(tokens))
