@@ -90,6 +90,7 @@ def create(ctx: typer.Context, passphrase_fd: PassphraseFd = None, ask_passphras
     typer.echo(f"\nType back words {', '.join(map(str, positions))} to confirm you wrote it down.")
     check_confirmation(mnemonic, {p: typer.prompt(f"word {p}", err=True) for p in positions})
     record = wallet.create_from_mnemonic(mnemonic, password=password)
+    wallet.lock()  # a command never leaves the wallet open
     _print_summary(wallet, record, settings, "created")
 
 
@@ -127,6 +128,7 @@ def import_(
             extra = _secret(bip39_passphrase_fd, "BIP-39 passphrase", "BIP-39 passphrase")
         password = _new_password(wallet, passphrase_fd, ask_passphrase)
         record = wallet.create_from_mnemonic(secret, bip39_passphrase=extra, password=password)
+    wallet.lock()
     _print_summary(wallet, record, settings, "imported")
 
 

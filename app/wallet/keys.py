@@ -103,4 +103,5 @@ def check_confirmation(mnemonic: str, answers: dict[int, str]) -> None:
     wrong = [pos for pos, answer in sorted(answers.items())
              if not 1 <= pos <= len(words) or unicodedata.normalize("NFKD", answer).strip().lower() != words[pos - 1]]
     if wrong:
-        raise WalletError(f"word {', '.join(map(str, wrong))} does not match the recovery phrase; check what you wrote down")
+        places = ", ".join(map(str, wrong))
+        raise WalletError(f"word {places} does not match the recovery phrase; check what you wrote down")

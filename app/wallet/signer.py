@@ -55,7 +55,10 @@ class LocalSigner:
         return f"LocalSigner({self._address})"
 
     def sign_message(self, message: str | bytes) -> str:
-        signable = encode_defunct(text=message) if isinstance(message, str) else encode_defunct(primitive=bytes(message))
+        if isinstance(message, str):
+            signable = encode_defunct(text=message)
+        else:
+            signable = encode_defunct(primitive=bytes(message))
         return "0x" + bytes(Account.sign_message(signable, self._key_source()).signature).hex()
 
     def sign_typed_data(self, full_message: Mapping[str, Any]) -> str:

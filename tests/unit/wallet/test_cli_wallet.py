@@ -42,14 +42,15 @@ def _run(capsys: pytest.CaptureFixture[str], ws: Path, *args: str) -> tuple[int,
     return code, out, err
 
 
-def test_import_mnemonic_show_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+def test_import_mnemonic_show_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       caplog: pytest.LogCaptureFixture,
                                        light_scrypt: None, no_keyring: None, fds: list[int]) -> None:
     caplog.set_level(logging.DEBUG)
     ws = tmp_path / "ws"
     code, out, err = _run(capsys, ws, "import", "--mnemonic", "--secret-fd", _fd(fds, ANVIL_MNEMONIC),
                           "--passphrase-fd", _fd(fds, PASSPHRASE))
     assert code == 0, err
-    assert "wallet imported" in out and ANVIL_ADDRESSES[0] in out and "your passphrase" in out
+    assert "wallet imported" in out and ANVIL_ADDRESSES[0] in out and "your passphrase" in out and "; locked" in out
     code, out2, _ = _run(capsys, ws, "accounts", "add", "--passphrase-fd", _fd(fds, PASSPHRASE))
     assert code == 0 and ANVIL_ADDRESSES[1] in out2
     code, out3, _ = _run(capsys, ws, "show", "--json")

@@ -54,7 +54,8 @@ def test_sign_in_with_ethereum(signer: LocalSigner) -> None:
     now = datetime.now(timezone.utc)
     message = SiweMessage.create(domain="coordinator.example", address=signer.address,
                                  uri="https://coordinator.example", chain_id=31337, nonce=new_nonce(),
-                                 statement="Sign in to Alaya", issued_at=now, expiration_time=now + timedelta(minutes=5))
+                                 statement="Sign in to Alaya", issued_at=now,
+                                 expiration_time=now + timedelta(minutes=5))
     signature = signer.sign_message(message.to_text())
     verified = verify(message.to_text(), signature, domain="coordinator.example", nonce=message.nonce, now=now)
     assert verified.address == signer.address
