@@ -7,8 +7,10 @@ chain list promises, and opens the contract suite from the chain's addresses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -98,3 +100,28 @@ class ChainWallet:
         return Balances(me, self.w3.eth.get_balance(me, block), self.chain.native_symbol,
                         call(self.suite.agt.functions.balanceOf(me), block=block),
                         self.suite.stake_info(me, block=block), tuple(tokens))
+
+
+def read_addresses(path: str) -> dict[str, str]:
+    """Contract addresses from a JSON file (what `ContractSuite.addresses()` wrote); the suite checks them."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WalletError(f"{path}: cannot read the contract addresses ({exc.strerror})") from None
+    except ValueError:
+        raise WalletError(f"{path}: the contract addresses are not JSON") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise WalletError(f"{path}: expected an object of contract name -> address")
+    return data
+
+
+class WatchOnly:
+    """A signer that only knows its address: reads (balances, level) without unlocking."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def _refuse(self, *_: object) -> str:
+        raise WalletError("reading needs no key, but this needs the wallet unlocked")
+
+    sign_message = sign_typed_data = sign_transaction = _refuse
