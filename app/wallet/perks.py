@@ -33,8 +33,12 @@ class PerkTable(BaseModel):
 def load_perks(path: Path = PERKS_FILE) -> PerkTable:
     try:
         return PerkTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise WalletError(f"{path}: cannot read the perk table ({str(exc).splitlines()[0]})") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise WalletError(f"{path}: {where}: {error['msg']}") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise WalletError(f"{path}: cannot read the perk table ({type(exc).__name__})") from None
 
 
 @dataclass(frozen=True)
