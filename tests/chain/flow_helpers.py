@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from coordinator.main import create_app
 from tests.chain.conftest import Chain
 from tests.coordinator.live import LiveClient, bound_socket, serve_in_thread
 from tests.coordinator.requester import declare, put_chunk
-from tests.coordinator.wallets import Wallet
 
 PASSPHRASE = "correct horse battery staple 8"
 LIGHT_SCRYPT_N = 2**4
