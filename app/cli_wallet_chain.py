@@ -68,13 +68,16 @@ def _report(cw: ChainWallet, results: TxResult | list[TxResult]) -> None:
 
 
 def balances(ctx: typer.Context, rpc_url: RpcUrl = None, contracts: Contracts = None, account: Account = None,
+             token: Annotated[Optional[list[str]], typer.Option("--token", help="Also a reward token (ERC-20 "
+                              "address) of a requester's pool; repeatable.")] = None,
              as_json: AsJson = False) -> None:
-    """Gas token, AGT, stake (active, unbonding) of an account; no unlock needed."""
+    """Gas token, AGT, stake (active, unbonding) and reward tokens of an account; no unlock needed."""
     with _chain_wallet(ctx, rpc_url, contracts, account, unlock=False) as (cw, _):
-        held = cw.balances()
+        held = cw.balances(token or ())
     info = {"account": held.account, held.native_symbol: format_units(held.native), "AGT": format_units(held.agt),
             "staked": format_units(held.stake.active), "unbonding": format_units(held.stake.pending),
             "unlock_at": held.stake.unlock_at or None, "tier": held.stake.tier}
+    info |= {f"{t.symbol}@{t.address}": format_units(t.amount, t.decimals) for t in held.tokens}
     typer.echo(json.dumps(info, indent=2) if as_json else "\n".join(f"{k:>10}: {v}" for k, v in info.items()))
 
 

@@ -89,17 +89,25 @@ class ChainWallet:
         """Gas token, AGT, stake, and each ERC-20 in `reward_tokens` (addresses), read at one block."""
         block = self.w3.eth.block_number
         me = self.address
-        tokens = []
-        for address in reward_tokens:
-            if Web3.to_checksum_address(address) == self.suite.agt.address:
-                continue
-            token = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact("AGT").abi)
-            tokens.append(TokenBalance(call(token.functions.symbol(), block=block), token.address,
-                                       call(token.functions.balanceOf(me), block=block),
-                                       call(token.functions.decimals(), block=block)))
+        tokens = [self._token_balance(address, block) for address in reward_tokens
+                  if not Web3.is_address(address) or Web3.to_checksum_address(address) != self.suite.agt.address]
         return Balances(me, self.w3.eth.get_balance(me, block), self.chain.native_symbol,
                         call(self.suite.agt.functions.balanceOf(me), block=block),
                         self.suite.stake_info(me, block=block), tuple(tokens))
+
+    def _token_balance(self, address: str, block: int) -> TokenBalance:
+        if not isinstance(address, str) or not Web3.is_address(address):
+            raise WalletError(f"not a token address: {address!r}")
+        checksummed = Web3.to_checksum_address(address)
+        if not self.w3.eth.get_code(checksummed, block):
+            raise WalletError(f"no token contract at {checksummed} on {self.chain.name}")
+        token = self.w3.eth.contract(address=checksummed, abi=load_artifact("AGT").abi)  # the ERC-20 part
+        try:
+            return TokenBalance(call(token.functions.symbol(), block=block), checksummed,
+                                call(token.functions.balanceOf(self.address), block=block),
+                                call(token.functions.decimals(), block=block))
+        except Exception:  # not an ERC-20: web3 cannot decode what it answered
+            raise WalletError(f"{checksummed} on {self.chain.name} does not answer as an ERC-20 token") from None
 
 
 def read_addresses(path: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from keyring.backends import fail
 
 from app import cli
 from app.wallet import keystore
+from app.wallet.contracts import deploy
 from tests.chain.conftest import Chain
 from tests.coordinator.postgres import free_port
 from tests.coordinator.test_cli_serve import _wait_healthy
@@ -79,9 +80,13 @@ def test_stake_unstake_withdraw_level_from_the_command_line(chain: Chain, worksp
     code, out, err = _run(ws, "stake", "150", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0, err
     assert "stake 150 AGT" in err and "simulated: OK" in err and "at most" in err and "tier now 1" in out
-    code, out, err = _run(ws, "balances", *common, "--json", capsys=capsys)
+    reward = deploy(chain.w3, "AGT", Account.from_key(key).address, 7 * AGT, sender=chain.admin)  # a requester's token
+    code, out, err = _run(ws, "balances", *common, "--token", reward.address, "--json", capsys=capsys)
     shown = json.loads(out)
-    assert code == 0 and shown["staked"] == "150" and shown["AGT"] == "1850" and shown["tier"] == 1
+    assert code == 0 and shown["staked"] == "150" and shown["AGT"] == "1850" and shown["tier"] == 1, err
+    assert shown[f"AGT@{reward.address}"] == "7"
+    code, out, err = _run(ws, "balances", *common, "--token", chain.treasury, capsys=capsys)
+    assert code == 8 and err.strip() == f"alaya: error: no token contract at {chain.treasury} on Local anvil"
     code, out, err = _run(ws, "unstake", "50", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0 and "request to unstake 50 AGT: confirmed" in out, err
     code, out, err = _run(ws, "withdraw", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
