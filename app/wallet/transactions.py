@@ -30,7 +30,7 @@ from app.wallet.signer import Signer
 
 log = logging.getLogger(__name__)
 GAS_MARGIN = Decimal("1.2")  # estimates miss storage-slot warmups and refunds; unused gas is not paid
-MISSING_POLLS_BEFORE_DROPPED = 3
+VERDICT_POLLS = 3  # polls in a row that must agree before a transaction is called replaced or dropped
 
 
 class Cancelled(WalletError):
@@ -168,10 +168,14 @@ class TxSender:
 
     def track(self, description: str, tx_hash: str, nonce: int) -> TxResult:
         """Wait for the receipt and the confirmations, or find the transaction dropped or replaced."""
-        deadline, missing = time.monotonic() + self.timeout_s, 0
+        # A verdict of "replaced" or "dropped" needs the same answer several polls in a row: a node
+        # can count a mined nonce a moment before it serves the receipt (seen on anvil), and a
+        # load-balanced RPC can ask a node that has not seen the transaction yet.
+        deadline, replaced, missing = time.monotonic() + self.timeout_s, 0, 0
         while time.monotonic() < deadline:
             receipt = self._receipt(tx_hash)
             if receipt is not None:
+                replaced = missing = 0
                 if receipt["status"] != 1:
                     raise ContractReverted(replay_failed_transaction(self.w3, tx_hash))
                 if self.w3.eth.block_number - receipt["blockNumber"] + 1 >= self.confirmations:
@@ -179,13 +183,15 @@ class TxSender:
                     if again is not None and again["blockHash"] == receipt["blockHash"]:
                         return self._result(description, tx_hash, nonce, again)
             elif self.w3.eth.get_transaction_count(self.signer.address, "latest") > nonce:
-                raise TxReplaced(f"{description}: transaction {tx_hash} was replaced by another one with "
-                                 f"nonce {nonce}; it will not be mined")
+                replaced += 1
+                if replaced >= VERDICT_POLLS:
+                    raise TxReplaced(f"{description}: transaction {tx_hash} was replaced by another one with "
+                                     f"nonce {nonce}; it will not be mined")
             elif self._known(tx_hash):
-                missing = 0
+                replaced = missing = 0
             else:
                 missing += 1
-                if missing >= MISSING_POLLS_BEFORE_DROPPED:
+                if missing >= VERDICT_POLLS:
                     raise TxDropped(f"{description}: transaction {tx_hash} was dropped by the network; "
                                     "nothing was spent, you can send it again")
             time.sleep(self.poll_s)

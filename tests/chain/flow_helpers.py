@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
@@ -10,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+import pytest
 from pydantic import SecretStr
+
+from app import cli
 
 from app.wallet.chain import ChainWallet
 from app.wallet.chains import get_chain
@@ -116,3 +120,23 @@ def secrets_of(*values: Any) -> list[str]:
         found += [text, text.removeprefix("0x")] + (["0x" + text] if not text.startswith("0x") else [])
     return [t for t in set(found) if len(t) >= 8]
 
+
+
+def alaya_wallet(ws: Path, *args: str, capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str, str]:
+    """`alaya -w ws wallet ARGS` in this process; a secret after a `*-fd` option goes through a pipe."""
+    argv, pipes = ["-w", str(ws), "wallet"], []
+    for arg in args:
+        if argv[-1].endswith("-fd"):
+            read, write = os.pipe()
+            os.write(write, arg.encode() + b"\n")
+            os.close(write)
+            pipes.append(read)
+            arg = str(read)
+        argv.append(arg)
+    try:
+        code = cli.main(argv)
+    finally:
+        for fd in pipes:
+            os.close(fd)
+    out, err = capsys.readouterr() if capsys else ("", "")
+    return code, out, err

@@ -18,10 +18,10 @@ import requests
 from eth_account import Account
 from keyring.backends import fail
 
-from app import cli
 from app.wallet import keystore
 from app.wallet.contracts import deploy
 from tests.chain.conftest import Chain
+from tests.chain.flow_helpers import alaya_wallet
 from tests.coordinator.postgres import free_port
 from tests.coordinator.test_cli_serve import _wait_healthy
 
@@ -44,29 +44,9 @@ def workspace(tmp_path: Path, chain: Chain, monkeypatch: pytest.MonkeyPatch) -> 
     contracts = tmp_path / "contracts.json"
     contracts.write_text(json.dumps(chain.suite.addresses()))
     ws = tmp_path / "ws"
-    assert _run(ws, "import", "--private-key", "--secret-fd", key, "--passphrase-fd", PASSPHRASE)[0] == 0
+    assert alaya_wallet(ws, "import", "--private-key", "--secret-fd", key, "--passphrase-fd", PASSPHRASE)[0] == 0
     yield ws, key, str(contracts)
     keyring.set_keyring(previous)
-
-
-def _run(ws: Path, *args: str, capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str, str]:
-    """`alaya -w ws wallet ARGS`; a secret after a `*-fd` option is passed through a pipe."""
-    argv, pipes = ["-w", str(ws), "wallet"], []
-    for arg in args:
-        if argv[-1].endswith("-fd"):
-            read, write = os.pipe()
-            os.write(write, arg.encode() + b"\n")
-            os.close(write)
-            pipes.append(read)
-            arg = str(read)
-        argv.append(arg)
-    try:
-        code = cli.main(argv)
-    finally:
-        for fd in pipes:
-            os.close(fd)
-    out, err = capsys.readouterr() if capsys else ("", "")
-    return code, out, err
 
 
 def test_stake_unstake_withdraw_level_from_the_command_line(chain: Chain, workspace: tuple[Path, str, str],
@@ -77,25 +57,25 @@ def test_stake_unstake_withdraw_level_from_the_command_line(chain: Chain, worksp
     url = chain.w3.provider.endpoint_uri
     common = ("--rpc-url", url, "--contracts", contracts)
     capsys.readouterr()
-    code, out, err = _run(ws, "stake", "150", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "stake", "150", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0, err
     assert "stake 150 AGT" in err and "simulated: OK" in err and "at most" in err and "tier now 1" in out
     reward = deploy(chain.w3, "AGT", Account.from_key(key).address, 7 * AGT, sender=chain.admin)  # a requester's token
-    code, out, err = _run(ws, "balances", *common, "--token", reward.address, "--json", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "balances", *common, "--token", reward.address, "--json", capsys=capsys)
     shown = json.loads(out)
     assert code == 0 and shown["staked"] == "150" and shown["AGT"] == "1850" and shown["tier"] == 1, err
     assert shown[f"AGT@{reward.address}"] == "7"
-    code, out, err = _run(ws, "balances", *common, "--token", chain.treasury, capsys=capsys)
+    code, out, err = alaya_wallet(ws, "balances", *common, "--token", chain.treasury, capsys=capsys)
     assert code == 8 and err.strip() == f"alaya: error: no token contract at {chain.treasury} on Local anvil"
-    code, out, err = _run(ws, "unstake", "50", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "unstake", "50", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0 and "request to unstake 50 AGT: confirmed" in out, err
-    code, out, err = _run(ws, "withdraw", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "withdraw", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code != 0 and "still bonding" in err.lower() and len(err.strip().splitlines()) == 1, err
-    code, out, err = _run(ws, "stake", "1,5", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "stake", "1,5", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 8 and err.strip() == "alaya: error: not an amount of AGT: '1,5'"
-    code, out, err = _run(ws, "stake", "10", *common, "--passphrase-fd", "wrong passphrase", "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "stake", "10", *common, "--passphrase-fd", "wrong passphrase", "--yes", capsys=capsys)
     assert code == 8 and len(err.strip().splitlines()) == 1 and "password" in err.lower(), err
-    code, out, err = _run(ws, "level", "--upgrade", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
+    code, out, err = alaya_wallet(ws, "level", "--upgrade", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0 and "routing tier 1 (stake tier 1, level 1)" in out and "* 1 Bronze (50 AGT)" in out, err
     assert key[2:] not in caplog.text + out + err and PASSPHRASE not in caplog.text + out + err
 

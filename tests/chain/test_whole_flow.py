@@ -4,6 +4,7 @@ stake -> tier -> lease of a tier-gated task -> accepted work -> epoch close -> v
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -22,7 +23,7 @@ from app.wallet.revert import ContractReverted
 from app.wallet.verify import verify_inclusion
 from tests.chain.conftest import Chain
 from tests.chain.flow_helpers import (
-    PASSPHRASE, Clock, Confirmations, chain_coordinator, contributor_wallet, open_chain_wallet, other_key_voucher,
+    PASSPHRASE, Clock, Confirmations, alaya_wallet, chain_coordinator, contributor_wallet, open_chain_wallet, other_key_voucher,
     secrets_of, tier_gated_request,
 )
 from tests.coordinator.contributor import lease, submission
@@ -116,7 +117,31 @@ def _hostile_vouchers(cw: ChainWallet, api: CoordinatorApi, chain: Chain) -> Non
             cw.tx.prepare(claim, "hostile claim")
 
 
-def test_stake_lease_work_close_claim_verify(chain: Chain, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def _from_the_command_line(ws: Path, url: str, chain: Chain, clock: Clock, submission_id: str,
+                           capsys: pytest.CaptureFixture[str]) -> str:
+    """`alaya wallet redeem` (list, then a second claim) and `verify` on the same wallet and coordinator."""
+    clock.now = datetime.now(UTC).replace(microsecond=0)  # the CLI signs in with the real time
+    contracts = ws / "contracts.json"
+    contracts.write_text(json.dumps(chain.suite.addresses()))
+    common = ("--coordinator", url, "--rpc-url", chain.w3.provider.endpoint_uri, "--contracts", str(contracts),
+              "--passphrase-fd", PASSPHRASE)
+    capsys.readouterr()
+    code, listed, err = alaya_wallet(ws, "redeem", *common, capsys=capsys)
+    assert code == 0 and f"{EPOCH}  " in listed and "claimed in 0x" in listed, err
+    code, _, refused = alaya_wallet(ws, "redeem", EPOCH, *common, "--yes", capsys=capsys)
+    assert code == 8 and refused.strip() == f"alaya: error: you already claimed epoch {EPOCH}"
+    code, verified, err = alaya_wallet(ws, "verify", submission_id, *common, capsys=capsys)
+    assert code == 0 and "checked here and on chain" in verified, err
+    code, _, err = alaya_wallet(ws, "verify", "no-such", *common, capsys=capsys)
+    assert code == 8 and "you have no submission 'no-such'" in err and len(err.strip().splitlines()) == 1
+    return listed + refused + verified + err
+
+
+def test_stake_lease_work_close_claim_verify(chain: Chain, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALAYA_WALLET__CHAIN", "local")
+    monkeypatch.setenv("ALAYA_WALLET__USE_KEYCHAIN", "false")
     caplog.set_level(logging.DEBUG)
     started = time.perf_counter()
     key = "0x" + secrets.token_hex(32)
@@ -147,9 +172,10 @@ def test_stake_lease_work_close_claim_verify(chain: Chain, tmp_path: Path, caplo
         assert verified.checked_locally and verified.checked_on_chain and verified.leaf_count == 1
         _hostile_vouchers(cw, api, chain)
         reads = ctx.chain.standings.reads
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        printed = _from_the_command_line(tmp_path, url, chain, clock, submission_id, capsys)
     assert reads >= 2  # tier 0 before staking, tier 2 after
-    leaked = [s for s in secrets_of(key, chain.coordinator.key, PASSPHRASE) if s in caplog.text]
+    leaked = [s for s in secrets_of(key, chain.coordinator.key, PASSPHRASE) if s in caplog.text + printed]
     assert caplog.text and leaked == [], "a secret reached the logs"
     print(f"\nwhole flow (anvil + live coordinator + wallet): {elapsed:.2f} s; gas used: stakeWithPermit "
           f"{stake_gas}, claim {claim_gas}")
