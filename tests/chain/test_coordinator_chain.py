@@ -14,7 +14,7 @@ from web3 import HTTPProvider
 
 from app.wallet.merkle import epoch_id
 from coordinator.chain.config import ChainConfig, ChainConfigError
-from coordinator.chain.service import ChainService
+from coordinator.chain.service import ChainRefused, ChainService
 from coordinator.config import CoordinatorConfig
 from coordinator.main import create_app
 from tests.chain.conftest import Chain
@@ -93,3 +93,5 @@ def test_route_refusals_and_an_epoch_with_no_work(client: TestClient, chain: Cha
     assert published["pool_open"] and published["root"] is None and published["leaf_count"] == 0
     assert chain.suite.epoch(epoch_id(epoch)) is not None and chain.suite.anchor(epoch_id(epoch)) is None
     assert client.post(f"/v1/chain/epochs/{epoch}/publish", headers=headers).status_code == 403  # admins only
+    with pytest.raises(ChainRefused, match="epoch 2030-01 is not open on the reward pool yet"):
+        client.app.state.ctx.chain.voucher("2030-01", USER.address, 1)
