@@ -358,7 +358,7 @@ class InclusionProofOut(Wire):
     epoch: str
     chain_epoch: int
     contributor: ChainAddress
-    payload_sha256: str
+    payload_sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]  # the submission's, as the coordinator stored it
     leaf: Bytes32Hex
     proof: list[Bytes32Hex]
     root: Bytes32Hex
