@@ -37,6 +37,7 @@ class ChainConfig(BaseModel):
     confirmations: int = Field(default=0, ge=0, le=1000)  # before a sent transaction counts
     wei_per_micro_credit: int = Field(default=10**12, gt=0)  # 1 credit = 1 AGT (18 decimals)
     claim_window_s: int = Field(default=30 * 86_400, gt=0)  # a RewardPool epoch stays claimable so long
+    open_pool_epochs: bool = True  # False: someone else opens RewardPool epochs (vouchers wait for it)
     block_ttl_s: float = Field(default=1.0, ge=0)  # how long "the latest block" is taken as known
     rpc_timeout_s: float = Field(default=10.0, gt=0)
 

@@ -111,7 +111,7 @@ class ChainService:
         """Open the pool epoch and anchor the epoch's root, each once; safe to call again."""
         chain_epoch = epoch_id(epoch)
         pool_epoch = self._read(lambda: self.suite.epoch(chain_epoch))
-        if pool_epoch is None:
+        if pool_epoch is None and self.config.open_pool_epochs:
             opens = self._read(lambda: self.w3.eth.get_block("latest")["timestamp"])
             self._send(self.suite.reward_pool.functions.openEpoch(
                 chain_epoch, self.suite.agt.address, opens, opens + self.config.claim_window_s))

@@ -95,3 +95,6 @@ def test_route_refusals_and_an_epoch_with_no_work(client: TestClient, chain: Cha
     assert client.post(f"/v1/chain/epochs/{epoch}/publish", headers=headers).status_code == 403  # admins only
     with pytest.raises(ChainRefused, match="epoch 2030-01 is not open on the reward pool yet"):
         client.app.state.ctx.chain.voucher("2030-01", USER.address, 1)
+    service = ChainService(_chain_config(chain, open_pool_epochs=False))
+    anchored_only = service.publish(client.app.state.ctx.db, "2026-10", clock())
+    assert anchored_only.pool is None and anchored_only.anchor is None  # nothing opened, nothing to anchor
