@@ -22,6 +22,7 @@ from app.wallet import perks, redeem as redemption, staking
 from app.wallet.chain import ChainWallet, WatchOnly, read_addresses
 from app.wallet.chains import get_chain
 from app.wallet.coordinator_api import CoordinatorApi
+from app.wallet.merkle import epoch_id
 from app.wallet.transactions import PreparedTx, TxResult, format_units
 from app.wallet.verify import verify_inclusion
 
@@ -144,7 +145,7 @@ def redeem(ctx: typer.Context, epoch: Annotated[Optional[str], typer.Argument(he
             return
         claimed = {c.epoch: c for c in redemption.history(cw)}
         for row in api.redemptions():
-            done = claimed.get(int(row.epoch.replace("-", "")))
+            done = claimed.get(epoch_id(row.epoch))
             state = f"claimed in {done.tx_hash}" if done else "to claim: alaya wallet redeem " + row.epoch
             typer.echo(f"{row.epoch}  {row.amount} credits  {state}")
 

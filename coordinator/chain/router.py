@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy import select
 
 from app.sync.wire import ChainEpochOut, ChainInfoOut, ErrorOut, InclusionProofOut, VoucherOut
+from app.wallet.merkle import epoch_id
 from coordinator.chain import anchors
 from coordinator.chain.service import ChainRefused, ChainService, Published
 from coordinator.context import Ctx
@@ -73,7 +74,7 @@ def my_proof(submission_id: SubmissionId, principal: PrincipalDep, ctx: CtxDep) 
         raise ApiError(409, "not_anchored", f"submission {submission_id!r} is not in an anchored root: it was not "
                                             "accepted, or its month is not closed and published yet")
     return InclusionProofOut(
-        submission_id=submission_id, epoch=found.epoch, chain_epoch=int(found.epoch.replace("-", "")),
+        submission_id=submission_id, epoch=found.epoch, chain_epoch=epoch_id(found.epoch),
         contributor=found.contributor, payload_sha256=found.payload_sha256, leaf="0x" + found.leaf.hex(),
         proof=["0x" + node.hex() for node in found.proof], root="0x" + found.anchor.root.hex(),
         leaf_count=found.anchor.leaf_count, anchor_tx=found.anchor.tx_hash, audit_anchor=chain.suite.audit_anchor.address)
