@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from app.core.errors import ValidationError
+
 coordinator_cli = typer.Typer(help="The coordinator service (data requests, leases, consensus, credits).",
                               no_args_is_help=True)
 
@@ -26,12 +28,29 @@ def serve(
                                                   "(default host:port).")] = None,
     chain_id: Annotated[int, typer.Option("--chain-id", help="Chain id sign-in messages must name.")] = 31337,
     admin: Annotated[Optional[list[str]], typer.Option("--admin", help="Address that gets the admin role.")] = None,
+    chain_rpc: Annotated[Optional[str], typer.Option("--chain-rpc", help="Chain node URL: tiers read from chain, "
+                         "vouchers signed, epochs anchored (needs --contracts and a key).")] = None,
+    contracts: Annotated[Optional[Path], typer.Option("--contracts", help="JSON file of the six contract "
+                         "addresses.")] = None,
+    signer_keystore: Annotated[Optional[Path], typer.Option("--signer-keystore", help="Keystore v3 file of the "
+                               "voucher key (password: ALAYA_COORDINATOR_SIGNER_PASSWORD or "
+                               "--signer-password-fd); without it the key is ALAYA_COORDINATOR_SIGNER_KEY.")] = None,
+    signer_password_fd: Annotated[Optional[int], typer.Option("--signer-password-fd", min=0, help="Read the "
+                                  "keystore's password from this file descriptor.")] = None,
+    chain_poa: Annotated[bool, typer.Option("--chain-poa", help="The chain is PoA (BSC, Polygon).")] = False,
 ) -> None:
     """Serve the coordinator API (OpenAPI at /openapi.json, docs at /docs)."""
+    from coordinator.chain.config import ChainConfigError
     from coordinator.config import CoordinatorConfig
-    from coordinator.server import default_storage, serve as run
+    from coordinator.server import chain_settings, default_storage, serve as run
 
     where = domain or f"{host}:{port}"
-    config = CoordinatorConfig(db_url=db, storage_dir=storage or default_storage(db), domain=where,
-                               uri=f"http://{where}", chain_id=chain_id, admin_addresses=tuple(admin or ()))
-    run(config, host=host, port=port)
+    try:
+        chain = None if chain_rpc is None else chain_settings(chain_rpc, contracts, signer_keystore,
+                                                              signer_password_fd, poa=chain_poa)
+        config = CoordinatorConfig(db_url=db, storage_dir=storage or default_storage(db), domain=where,
+                                   uri=f"http://{where}", chain_id=chain_id, admin_addresses=tuple(admin or ()),
+                                   chain=chain)
+        run(config, host=host, port=port)
+    except ChainConfigError as exc:  # one line, never the key
+        raise ValidationError(str(exc), where="chain") from None

@@ -200,3 +200,9 @@ def _print_summary(wallet: Wallet, record: Any, settings: Any, verb: str | None,
                f"{'locked' if wallet.locked else 'unlocked'}")
     for account in record.accounts:
         typer.echo(f"  {'-' if account.index is None else account.index:>4}  {account.address}")
+
+
+# the chain commands (balances, level, stake, unstake, withdraw, redeem, verify) live beside this module
+from app.cli_wallet_chain import register as _register_chain_commands  # noqa: E402
+
+_register_chain_commands(wallet_cli)

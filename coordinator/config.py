@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coordinator.chain.config import ChainConfig
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -49,3 +51,5 @@ class CoordinatorConfig(BaseModel):
     daily_goal: int = 50
     tier_multipliers: tuple[float, ...] = (1.0, 1.1, 1.25, 1.5)  # index: tier (last one beyond)
     clock: Callable[[], datetime] = utc_now
+    # chain side (coordinator/chain): None = no chain, tiers set by an administrator
+    chain: ChainConfig | None = None

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from coordinator.config import CoordinatorConfig
 from coordinator.db import CoordinatorDB
 from coordinator.limits import RateLimiter
+
+if TYPE_CHECKING:
+    from coordinator.chain.service import ChainService
 
 
 @dataclass
 class Ctx:
     config: CoordinatorConfig
     db: CoordinatorDB
+    chain: ChainService | None = None  # with --chain-rpc: tiers from chain, vouchers, anchors
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -38,6 +38,8 @@ def current(ctx: CtxDep, credentials: Annotated[HTTPAuthorizationCredentials | N
                        {"WWW-Authenticate": "Bearer"})
     with ctx.db.read() as conn:
         principal = authenticate(conn, credentials.credentials, ctx.now())
+    if ctx.chain is not None:  # routing by stake and membership level, read per block
+        principal = ctx.chain.with_chain_tier(ctx.db, principal)
     ctx.limiter.take(f"account:{principal.account_id}")
     return principal
 

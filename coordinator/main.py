@@ -9,6 +9,8 @@ from coordinator import errors
 from coordinator.accounts.router import router as accounts_router
 from coordinator.assets.router import router as assets_router
 from coordinator.auth.router import router as auth_router
+from coordinator.chain.router import router as chain_router
+from coordinator.chain.service import ChainService
 from coordinator.config import CoordinatorConfig
 from coordinator.context import Ctx
 from coordinator.db import CoordinatorDB
@@ -22,7 +24,7 @@ from coordinator.tasks.router import router as leases_router
 
 UPLOAD_PREFIX = f"{API_PREFIX}/uploads/"
 ROUTERS = [auth_router, accounts_router, ledger_router, leases_router, submissions_router, requests_router, assets_router,
-           reviews_router]
+           reviews_router, chain_router]
 
 
 def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
@@ -32,7 +34,7 @@ def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
     app = FastAPI(title="Alaya coordinator", version="1",
                   description="Sign-in by wallet, data requests, routed leases, idempotent submissions, "
                               "consensus, review and credits for the Alaya data network.")
-    app.state.ctx = Ctx(config, db)
+    app.state.ctx = Ctx(config, db, ChainService(config.chain) if config.chain else None)
     errors.install(app)
     document_links(app)  # after errors.install: it wraps the error declarations
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, chunk_max=config.upload_chunk_max,

@@ -217,3 +217,22 @@ profiles = Table(
     Column("energy", Integer, nullable=False),
     _at("energy_at"),  # when `energy` was last brought up to date
 )
+
+# --- chain side (coordinator/chain): what was anchored, so proofs match the root on chain ----
+chain_anchors = Table(
+    "chain_anchors", metadata,  # one Merkle root per closed epoch with accepted work
+    Column("epoch", ForeignKey("epochs.id"), primary_key=True),
+    Column("root", String(66), nullable=False),  # 0x + 64 hex
+    Column("leaf_count", Integer, nullable=False),
+    Column("tx_hash", String(66), nullable=True),  # set once the root is on chain
+    _at("created_at"),
+    _at("anchored_at", nullable=True),
+)
+
+chain_anchor_leaves = Table(
+    "chain_anchor_leaves", metadata,  # the leaves of an anchored root: a proof is rebuilt from them
+    Column("epoch", ForeignKey("chain_anchors.epoch"), primary_key=True),
+    Column("submission_row_id", ForeignKey("submissions.id"), primary_key=True),
+    Column("leaf", String(66), nullable=False),
+    UniqueConstraint("submission_row_id"),  # an accepted submission belongs to one epoch's tree
+)

@@ -321,3 +321,59 @@ class QualityOut(Wire):
     compared: int  # done items Dawid-Skene looked at
     differ_from_consensus: int  # of those, where it would choose another class
     workers: list[WorkerQualityOut]
+
+
+# --- chain side (issue 8): vouchers, inclusion proofs, published epochs ---------------------
+ChainAddress = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Bytes32Hex = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Uint256Text = Annotated[str, Field(pattern=r"^[0-9]{1,78}$")]  # token amounts exceed JSON's safe integers
+
+
+class ChainInfoOut(Wire):
+    chain_id: int
+    contracts: dict[str, ChainAddress]  # contract name -> address
+    voucher_signer: ChainAddress  # the key vouchers are signed with
+
+
+class VoucherOut(Wire):
+    """An EIP-712 RewardPool voucher: claim it with RewardPool.claim((chain_epoch, account, amount,
+    deadline), signature) on chain `chain_id` at `pool`."""
+
+    epoch: str  # "YYYY-MM"
+    chain_epoch: int  # YYYYMM, the pool's epoch id
+    chain_id: int
+    pool: ChainAddress
+    token: ChainAddress
+    account: ChainAddress
+    amount: Uint256Text  # in the token's smallest unit
+    credits: Credits  # what the ledger redeemed
+    deadline: int  # unix time
+    signature: Hex65
+
+
+class InclusionProofOut(Wire):
+    """A submission's place in its epoch's anchored Merkle root (OpenZeppelin StandardMerkleTree leaf)."""
+
+    submission_id: str
+    epoch: str
+    chain_epoch: int
+    contributor: ChainAddress
+    payload_sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]  # the submission's, as the coordinator stored it
+    leaf: Bytes32Hex
+    proof: list[Bytes32Hex]
+    root: Bytes32Hex
+    leaf_count: int
+    anchor_tx: Bytes32Hex
+    audit_anchor: ChainAddress
+
+
+class ChainEpochOut(Wire):
+    epoch: str
+    chain_epoch: int
+    pool_open: bool
+    opens_at: int | None
+    closes_at: int | None
+    funded: Uint256Text | None
+    root: Bytes32Hex | None  # None: nothing accepted, nothing to anchor
+    leaf_count: int
+    anchor_tx: Bytes32Hex | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -9,12 +10,14 @@ from fastapi import APIRouter, Path, Query
 from app.sync.wire import (
     BalanceOut, EpochOut, ErrorOut, LedgerEntryOut, LedgerPageOut, ProfileOut, RedemptionOut,
 )
+from coordinator.chain.service import ChainRefused
 from coordinator.deps import Admin, CtxDep, PrincipalDep
 from coordinator.errors import ApiError
 from coordinator.ledger import game, service
 from coordinator.ledger.service import EPOCH_PATTERN, to_credits
 
 router = APIRouter(tags=["credits"])
+log = logging.getLogger(__name__)
 EpochId = Annotated[str, Path(pattern=EPOCH_PATTERN, description="a UTC month, YYYY-MM")]
 SIGNED_IN: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not signed in"},
@@ -84,6 +87,11 @@ def close_epoch(epoch: EpochId, _admin: Admin, ctx: CtxDep) -> EpochOut:
         raise ApiError(409, "epoch_open", str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, "invalid_epoch", str(exc)) from None
+    if ctx.chain is not None:  # open the pool epoch, anchor the accepted work; retried by /chain/epochs/…/publish
+        try:
+            ctx.chain.publish(ctx.db, epoch, ctx.now())
+        except ChainRefused as exc:
+            log.warning("epoch %s closed, but publishing it on chain failed: %s", epoch, exc)
     return _epoch_out(totals)
 
 
