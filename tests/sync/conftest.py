@@ -1,0 +1,90 @@
+"""A real coordinator on 127.0.0.1 (uvicorn in a thread, SQLite, a clock the test moves) and
+a workspace holding tasks leased from it: what the sync engine's tests run against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.annotators.annotation import Annotation
+from app.annotators.shapes import Tag
+from app.store.assets import NewAsset
+from app.store.records import Task
+from app.store.sync_queue import Lease
+from app.store.workspace import Workspace
+from app.sync.client import CoordinatorClient, parse_reply
+from app.sync.signer import KeySigner
+from app.sync.submission import submit_leased_task
+from app.sync.wire import LeaseOut
+from coordinator.config import CoordinatorConfig, RateLimit
+from coordinator.db import CoordinatorDB
+from coordinator.main import create_app
+from tests.coordinator.conftest import FakeClock
+from tests.coordinator.contributor import seed_request
+from tests.coordinator.live import bound_socket, serve_in_thread
+from tests.coordinator.wallets import Wallet
+
+CONTRIBUTOR = Wallet.numbered(7)
+
+
+@dataclass
+class Coordinator:
+    url: str
+    db: CoordinatorDB
+    clock: FakeClock
+    config: CoordinatorConfig
+
+    def seed(self, n: int = 5, **spec: Any) -> list[str]:
+        """n open items (redundancy 1, no minimum time per item); their ids."""
+        spec = {"redundancy": 1, "min_seconds_per_item": 0, **spec}
+        return seed_request(self.db, items_n=n, now=self.clock(), **spec).items
+
+
+@pytest.fixture
+def coordinator(tmp_path: Path) -> Iterator[Coordinator]:
+    clock = FakeClock()
+    with closing(bound_socket()) as sock:
+        where = "127.0.0.1:%d" % sock.getsockname()[1]
+        config = CoordinatorConfig(db_url=f"sqlite:///{tmp_path / 'coordinator.sqlite3'}",
+                                   storage_dir=tmp_path / "assets", domain=where, uri=f"http://{where}",
+                                   clock=clock, energy_max=10**6,
+                                   rate_limit=RateLimit(per_second=1e6, burst=10**6))
+        app = create_app(config)
+        with serve_in_thread(app, sock) as url:
+            db = CoordinatorDB(config.db_url)
+            yield Coordinator(url, db, clock, config)
+            db.close()
+
+
+@pytest.fixture
+def signer() -> KeySigner:
+    return KeySigner(CONTRIBUTOR.key)
+
+
+@pytest.fixture
+def client(coordinator: Coordinator, signer: KeySigner) -> CoordinatorClient:
+    return CoordinatorClient(coordinator.url, signer, timeout_s=10)
+
+
+def lease_locally(ws: Workspace, client: CoordinatorClient, n: int, duration_s: int = 3600) -> list[Task]:
+    """Lease n tasks through the API and register them (without their media: push tests
+    need the task and its lease, not the pixels)."""
+    response = client.call("POST", "/v1/leases", json={"count": n, "duration_s": duration_s})
+    tasks = []
+    for t in parse_reply(response, LeaseOut).tasks:
+        project = ws.sync.project_for_request(t.request_id, "leased")
+        asset = NewAsset(sha256=t.asset.sha256, modality="image", storage="managed", path=f"blobs/{t.asset.id}",
+                         original_name=f"{t.asset.id}.png", size_bytes=t.asset.size, metadata={})
+        tasks.append(ws.sync.add_leased(project.id, asset, Lease(t.item_id, t.lease_id, t.epoch, t.expires_at)))
+    return tasks
+
+
+def label_and_submit(ws: Workspace, task: Task, label: str = "car") -> Task:
+    ws.annotations.save(Annotation.new(asset_id=task.asset_id, label=label, shape=Tag(), author="me"),
+                        task_id=task.id)
+    return submit_leased_task(ws, task.id, author="me")
