@@ -17,6 +17,7 @@ import typer
 from app.cli_coordinator import coordinator_cli
 from app.cli_formats import export, import_annotations
 from app.cli_models import models_cli, prelabel
+from app.cli_sync import sync
 from app.context import AppContext
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
 
@@ -31,6 +32,7 @@ cli.add_typer(coordinator_cli, name="coordinator")
 cli.command("prelabel")(prelabel)
 cli.command("export")(export)
 cli.command("import-annotations")(import_annotations)
+cli.command("sync")(sync)
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, select, update
 
 from app.core.errors import ConflictError, NotFoundError
 from app.store._rows import to_record, utcnow
@@ -28,6 +28,13 @@ SUBMISSION = "submission"
 _OUT = OutboxRow.__table__
 _TASKS = TaskRow.__table__
 _WAITING = and_(_OUT.c.entity == SUBMISSION, _OUT.c.outcome.is_(None))
+# executemany statements for a batch of answers (built once: the drain runs them per round)
+_RECORD_OUTBOX = update(_OUT).where(_OUT.c.id == bindparam("oid")).values(
+    outcome=bindparam("outcome"), response=bindparam("response"), last_error=bindparam("detail"),
+    sent_at=bindparam("sent"), signature=func.coalesce(bindparam("signature"), _OUT.c.signature))
+_RECORD_TASK = update(_TASKS).where(_TASKS.c.id == select(_OUT.c.entity_id).where(
+    _OUT.c.id == bindparam("oid")).scalar_subquery().cast(Integer)).values(
+    sync_state=bindparam("outcome"), sync_detail=bindparam("detail"), updated_at=bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -83,20 +90,27 @@ class SyncRepository:
     def add_leased(self, project_id: int, asset: NewAsset, lease: Lease) -> Task:
         """The asset and its task with the lease, in one transaction. An item seen before (a new
         lease of it) keeps its task and work: only the lease changes."""
+        return self.add_leased_many(project_id, [(asset, lease)])[0]
+
+    def add_leased_many(self, project_id: int, entries: Sequence[tuple[NewAsset, Lease]]) -> list[Task]:
+        """Several leased items at once, all or nothing (one commit, not one per item)."""
         now = utcnow()
+        tasks = []
         with self.db.write() as s:
-            task = s.scalar(select(TaskRow).where(TaskRow.remote_id == lease.remote_id))
-            if task is None:
-                new_asset = asset_row(project_id, asset, now)
-                s.add(new_asset)
-                s.flush()
-                task = TaskRow(project_id=project_id, asset_id=new_asset.id, kind="label", state="pending",
-                               priority=0, remote_id=lease.remote_id, created_at=now, updated_at=now)
-                s.add(task)
-            task.lease_id, task.lease_epoch, task.lease_expires_at = lease.lease_id, lease.epoch, lease.expires_at
-            task.updated_at = now
+            for asset, lease in entries:
+                task = s.scalar(select(TaskRow).where(TaskRow.remote_id == lease.remote_id))
+                if task is None:
+                    new_asset = asset_row(project_id, asset, now)
+                    s.add(new_asset)
+                    s.flush()
+                    task = TaskRow(project_id=project_id, asset_id=new_asset.id, kind="label", state="pending",
+                                   priority=0, remote_id=lease.remote_id, created_at=now, updated_at=now)
+                    s.add(task)
+                task.lease_id, task.lease_epoch, task.lease_expires_at = lease.lease_id, lease.epoch, lease.expires_at
+                task.sync_state, task.sync_detail, task.updated_at = None, None, now
+                tasks.append(task)
             s.flush()
-            return to_record(task, Task)
+            return [to_record(t, Task) for t in tasks]
 
     def leased_tasks(self, *, open_only: bool = True) -> list[Task]:
         """Tasks holding a lease; `open_only`: not yet submitted (the offline work in hand)."""
@@ -120,25 +134,33 @@ class SyncRepository:
     # -- the submission queue -------------------------------------------------------------
     def submit(self, task_id: int, payload: dict[str, Any], key: str, *, author: str | None = None) -> Task:
         """The task becomes "submitted" and its submission joins the queue: one transaction."""
+        return self.submit_many([(task_id, payload, key)], author=author)[0]
+
+    def submit_many(self, entries: Sequence[tuple[int, dict[str, Any], str]], *,
+                    author: str | None = None) -> list[Task]:
+        """(task id, payload, idempotency key) for each: all tasks move and queue, or none."""
         now = utcnow()
+        done = []
         with self.db.write() as s:
-            task = s.get(TaskRow, task_id)
-            if task is None:
-                raise NotFoundError(f"no task {task_id}")
-            if task.lease_id is None or task.lease_epoch is None:
-                raise ConflictError(f"task {task_id} holds no coordinator lease: there is nothing to send")
-            for step in _path_to_submitted(task.state):
-                check_transition(task.state, step)
-                task.state = step
-            task.sync_state, task.sync_detail, task.updated_at = "queued", None, now
-            if author is not None:
-                task.assignee = author
-            s.execute(insert(_OUT).values(
-                entity=SUBMISSION, entity_id=str(task_id), entity_version=task.lease_epoch,
-                asset_id=task.asset_id, op="upsert", idempotency_key=key, payload=payload, created_at=now,
-                attempts=0))
+            for task_id, payload, key in entries:
+                task = s.get(TaskRow, task_id)
+                if task is None:
+                    raise NotFoundError(f"no task {task_id}")
+                if task.lease_id is None or task.lease_epoch is None:
+                    raise ConflictError(f"task {task_id} holds no coordinator lease: there is nothing to send")
+                for step in _path_to_submitted(task.state):
+                    check_transition(task.state, step)
+                    task.state = step
+                task.sync_state, task.sync_detail, task.updated_at = "queued", None, now
+                if author is not None:
+                    task.assignee = author
+                s.execute(insert(_OUT).values(
+                    entity=SUBMISSION, entity_id=str(task_id), entity_version=task.lease_epoch,
+                    asset_id=task.asset_id, op="upsert", idempotency_key=key, payload=payload, created_at=now,
+                    attempts=0))
+                done.append(task)
             s.flush()
-            return to_record(task, Task)
+            return [to_record(t, Task) for t in done]
 
     def due(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
         """Waiting submissions whose time has come, oldest first, at most one per asset: a
@@ -159,23 +181,16 @@ class SyncRepository:
         return picked
 
     def record(self, answers: Sequence[Answer]) -> None:
-        """Final answers, with their tasks' sync state: one transaction for a whole batch."""
+        """Final answers, with their tasks' sync state: one transaction, two statements."""
         if not answers:
             return
         now = utcnow()
+        rows = [{"oid": a.outbox_id, "outcome": a.outcome, "response": a.response, "detail": a.detail,
+                 "sent": now if a.outcome == "sent" else None, "signature": a.signature, "now": now}
+                for a in answers]
         with self.db.write_connection() as conn:
-            for a in answers:
-                conn.execute(update(_OUT).where(_OUT.c.id == a.outbox_id).values(
-                    outcome=a.outcome, response=a.response, last_error=a.detail,
-                    sent_at=now if a.outcome == "sent" else None,
-                    signature=a.signature if a.signature is not None else _OUT.c.signature))
-            tasks = {int(r.entity_id): r.id for r in conn.execute(
-                select(_OUT.c.id, _OUT.c.entity_id).where(_OUT.c.id.in_([a.outbox_id for a in answers])))}
-            by_id = {a.outbox_id: a for a in answers}
-            for task_id, outbox_id in tasks.items():
-                a = by_id[outbox_id]
-                conn.execute(update(_TASKS).where(_TASKS.c.id == task_id).values(
-                    sync_state=a.outcome, sync_detail=a.detail, updated_at=now))
+            conn.execute(_RECORD_OUTBOX, rows)
+            conn.execute(_RECORD_TASK, rows)
 
     def retry_later(self, outbox_ids: Sequence[int], error: str, retry_at: datetime) -> None:
         """A transient failure: the rows wait until `retry_at` (the attempt counts are kept)."""

@@ -52,7 +52,7 @@ class CoordinatorClient:
              headers: dict[str, str] | None = None) -> requests.Response:
         """An authenticated request; the reply whatever its status, except that a 401 signs in
         again once (a second one is an AuthError) and network trouble is an OfflineError."""
-        token = self._session_token()
+        token = self.session_token()
         response = self._send(method, path, json=json, headers=headers, token=token)
         if _needs_sign_in(response):
             token = self.sign_in(stale=token)
@@ -79,7 +79,8 @@ class CoordinatorClient:
         return response
 
     # -- sign-in and the session ----------------------------------------------------------
-    def _session_token(self) -> str:
+    def session_token(self) -> str:
+        """A live session token: signs in, or renews one that is about to expire."""
         with self._lock:
             if self._token is None or self._expires_at is None:
                 return self.sign_in()
@@ -119,6 +120,8 @@ class CoordinatorClient:
 
     def _keep(self, session: SessionOut) -> str:
         self._token, self._expires_at = session.token, session.expires_at
+        # also on the session itself, for calls made with it directly (asset downloads)
+        self.http.headers["Authorization"] = f"Bearer {session.token}"
         self._ttl_s = max(1.0, (session.expires_at - self.server_now()).total_seconds())
         return session.token
 
