@@ -162,16 +162,19 @@ class SyncRepository:
             s.flush()
             return [to_record(t, Task) for t in done]
 
-    def due(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+    def due(self, limit: int, now: datetime | None = None, *, busy: Sequence[OutboxItem] = ()) -> list[OutboxItem]:
         """Waiting submissions whose time has come, oldest first, at most one per asset: a
-        later one of an asset never overtakes an earlier one (not even one in backoff)."""
+        later one of an asset never overtakes an earlier one (not even one in backoff, nor
+        one of `busy`: rows on their way to the server now)."""
         now = now or utcnow()
         picked: list[OutboxItem] = []
-        held: set[int | None] = set()
+        held: set[int | None] = {row.asset_id for row in busy}
+        flying = {row.id for row in busy}
         with self.db.read() as s:
-            rows = s.scalars(select(OutboxRow).where(_WAITING).order_by(OutboxRow.id).limit(limit * 4))
+            rows = s.scalars(select(OutboxRow).where(_WAITING).order_by(OutboxRow.id)
+                             .limit(limit * 4 + len(flying)))
             for row in rows:
-                if row.asset_id in held:
+                if row.id in flying or row.asset_id in held:
                     continue
                 held.add(row.asset_id)
                 if row.next_attempt_at is None or row.next_attempt_at <= now:

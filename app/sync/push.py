@@ -19,6 +19,7 @@ is sent again one submission at a time, so one bad item cannot block the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -88,33 +89,48 @@ class Pusher:
 
     def push_once(self) -> PushReport:
         """One round: at most `batch_size` submissions; an empty report when none is due."""
-        rows = self.store.due(self.batch_size)
-        if not rows:
-            return PushReport()
-        work = self._prepare(rows)
+        work = self._take(busy=())
+        return PushReport() if work is None else self._settle(work, self._transmit(work))
+
+    def drain(self) -> PushReport:
+        """Rounds until nothing is due, or a round fails (the report carries the error).
+
+        Pipelined: while one batch is on the wire (the server verifying and storing it), the
+        next is read and signed here, so client and server work side by side. A batch in
+        flight holds its assets, so no later submission of the same asset can overtake it."""
+        total = PushReport()
+        with ThreadPoolExecutor(1, thread_name_prefix="alaya-push") as wire:
+            flying: tuple[_Round, Future[SyncError | None]] | None = None
+            while True:
+                work = self._take(busy=[row for row, _ in flying[0].ready] if flying else ())
+                if flying is not None:
+                    report = self._settle(flying[0], flying[1].result())
+                    total.add(report)
+                    if report.error is not None:
+                        break  # `work` was only read and signed: it stays queued as it was
+                if work is None:
+                    break
+                flying = (work, wire.submit(self._transmit, work))
+        return total
+
+    def _take(self, busy: Sequence[OutboxItem]) -> _Round | None:
+        rows = self.store.due(self.batch_size, busy=busy)
+        return self._prepare(rows) if rows else None
+
+    def _transmit(self, work: _Round) -> SyncError | None:
+        """Send one round; a failure of the whole request is returned (the rest waits)."""
         try:
             if work.ready:
                 if self.batched and len(work.ready) > 1:
                     self._send_batch(work)
                 else:
                     self._send_each(work)
+            return None
         except SyncError as exc:
             done = {a.outbox_id for a in work.answers} | {r.id for r in work.retry}
             work.retry += [row for row, _ in work.ready if row.id not in done]
             work.retry_reason = str(exc)
-            return self._settle(work, exc)
-        return self._settle(work, None)
-
-    def drain(self, *, max_rounds: int | None = None) -> PushReport:
-        """Rounds until nothing is due (or a round fails: the report carries the error)."""
-        total, rounds = PushReport(), 0
-        while max_rounds is None or rounds < max_rounds:
-            report = self.push_once()
-            total.add(report)
-            rounds += 1
-            if report.error is not None or report.handled + report.retrying == 0:
-                break
-        return total
+            return exc
 
     # -- steps ------------------------------------------------------------------------------
     def _prepare(self, rows: Sequence[OutboxItem]) -> _Round:
