@@ -4,7 +4,7 @@ a workspace holding tasks leased from it: what the sync engine's tests run again
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,20 +45,29 @@ class Coordinator:
         return seed_request(self.db, items_n=n, now=self.clock(), **spec).items
 
 
-@pytest.fixture
-def coordinator(tmp_path: Path) -> Iterator[Coordinator]:
+@contextmanager
+def running_coordinator(folder: Path, **config: Any) -> Iterator[Coordinator]:
+    """A coordinator on 127.0.0.1:<free port> with its SQLite database in `folder`."""
     clock = FakeClock()
     with closing(bound_socket()) as sock:
         where = "127.0.0.1:%d" % sock.getsockname()[1]
-        config = CoordinatorConfig(db_url=f"sqlite:///{tmp_path / 'coordinator.sqlite3'}",
-                                   storage_dir=tmp_path / "assets", domain=where, uri=f"http://{where}",
-                                   clock=clock, energy_max=10**6,
-                                   rate_limit=RateLimit(per_second=1e6, burst=10**6))
-        app = create_app(config)
-        with serve_in_thread(app, sock) as url:
-            db = CoordinatorDB(config.db_url)
-            yield Coordinator(url, db, clock, config)
-            db.close()
+        fields: dict[str, Any] = dict(db_url=f"sqlite:///{folder / 'coordinator.sqlite3'}",
+                                      storage_dir=folder / "assets", domain=where, uri=f"http://{where}",
+                                      clock=clock, energy_max=10**6,
+                                      rate_limit=RateLimit(per_second=1e6, burst=10**6))
+        settings = CoordinatorConfig(**{**fields, **config})
+        with serve_in_thread(create_app(settings), sock) as url:
+            db = CoordinatorDB(settings.db_url)
+            try:
+                yield Coordinator(url, db, clock, settings)
+            finally:
+                db.close()
+
+
+@pytest.fixture
+def coordinator(tmp_path: Path) -> Iterator[Coordinator]:
+    with running_coordinator(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
