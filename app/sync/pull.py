@@ -30,7 +30,7 @@ from app.store.records import Task
 from app.store.sync_queue import Lease
 from app.store.workspace import Workspace
 from app.sync.client import CoordinatorClient, check, parse_reply
-from app.sync.errors import BadReplyError, SyncError
+from app.sync.errors import BadReplyError, OfflineError, ServerError
 from app.sync.wire import API_PREFIX, MAX_LEASE_BATCH, LeaseOut, TaskOut
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,12 @@ class Puller:
             registered = self.register(task)
             report.registered += 1
             return registered
-        except AlayaError as exc:
-            if isinstance(exc, SyncError) and exc.transient:
-                raise  # the network or the server: the lease stays, the next pull adopts it
+        except (OfflineError, ServerError):
+            raise  # the network or the server: the lease stays, the next pull adopts it
+        except BadReplyError as exc:  # this item's download: the lease stays, the next pull tries again
+            report.failed.append(f"item {task.item_id}: {exc}")
+            return None
+        except AlayaError as exc:  # this item cannot be worked on here: someone else may
             report.failed.append(f"item {task.item_id}: {exc}")
             self._release(task)
             return None

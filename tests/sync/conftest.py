@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import pytest
+from sqlalchemy import select
 
 from app.annotators.annotation import Annotation
 from app.annotators.shapes import Tag
@@ -24,10 +27,12 @@ from app.sync.wire import LeaseOut
 from coordinator.config import CoordinatorConfig, RateLimit
 from coordinator.db import CoordinatorDB
 from coordinator.main import create_app
+from coordinator.tables import assets, items
 from tests.coordinator.conftest import FakeClock
 from tests.coordinator.contributor import seed_request
 from tests.coordinator.live import bound_socket, serve_in_thread
 from tests.coordinator.wallets import Wallet
+from tests.media_factory import picture
 
 CONTRIBUTOR = Wallet.numbered(7)
 
@@ -43,6 +48,24 @@ class Coordinator:
         """n open items (redundancy 1, no minimum time per item); their ids."""
         spec = {"redundancy": 1, "min_seconds_per_item": 0, **spec}
         return seed_request(self.db, items_n=n, now=self.clock(), **spec).items
+
+    def seed_pictures(self, n: int, *, damaged: int = 0, **spec: Any) -> list[str]:
+        """n items whose assets are real PNG files in the coordinator's storage; the last
+        `damaged` of them stored with other bytes than their SHA-256 says."""
+        item_ids = self.seed(n, **spec)
+        storage = self.config.storage_dir
+        with self.db.write() as conn:
+            for index, item_id in enumerate(item_ids):
+                asset_id = conn.execute(select(items.c.asset_id).where(items.c.id == item_id)).scalar_one()
+                ok, png = cv2.imencode(".png", picture(64, 48, seed=index))
+                data = png.tobytes()
+                sha = hashlib.sha256(data).hexdigest()
+                target = storage / sha[:2] / sha
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data if index < n - damaged else data[::-1])
+                conn.execute(assets.update().where(assets.c.id == asset_id).values(
+                    sha256=sha, size=len(data), media_type="image/png"))
+        return item_ids
 
 
 @contextmanager
