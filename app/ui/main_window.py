@@ -51,6 +51,7 @@ from app.ui.panels.label_palette import LabelPalette
 from app.ui.panels.project_switcher import ProjectSwitcher
 from app.ui.panels.task_list import TaskListPanel
 from app.ui.status import StatusBar
+from app.ui.sync_status import SyncStatusWidget
 from app.ui.theme import apply_theme, is_dark
 from app.ui.view_commands import ZOOM_STEP, ViewCommands
 from app.ui.welcome import WelcomePage
@@ -84,6 +85,10 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self.sync_status = SyncStatusWidget(self.bridge, lambda: ctx.runner.submit_io(ctx.sync.sync_now))
+        self.status.addPermanentWidget(self.sync_status)
+        ctx.sync.board.changed.subscribe(self.sync_status.post_status, weak=True)
+        ctx.runner.submit_io(ctx.sync.refresh)
         self.view = ViewCommands(self.canvas, self.status, ctx.workspace.root)
         self.assist_host = AssistHost(ctx, self.bridge, repaint=self.canvas.viewport().update,
                                       upcoming=self.task_list.rows_after_current, parent=self)

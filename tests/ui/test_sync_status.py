@@ -1,0 +1,48 @@
+"""The sync indicator in the main window's status bar: counts from the store, "Sync now"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from app.context import AppContext
+from app.store.assets import NewAsset
+from app.store.sync_queue import Lease
+from app.store.workspace import Workspace
+from app.sync.status import Phase
+from app.ui.main_window import MainWindow
+
+
+def _queue_one_submission(root: Path) -> None:
+    with Workspace.open(root) as ws:
+        project = ws.sync.project_for_request("req1", "leased")
+        asset = NewAsset("cd" * 32, "image", "managed", "blobs/x.png", "x.png", 10, {})
+        task = ws.sync.add_leased(project.id, asset, Lease("item1", "lease1", 1,
+                                                           datetime.now(timezone.utc) + timedelta(hours=1)))
+        ws.sync.submit(task.id, {"item_id": "item1"}, "sub-1")
+
+
+def test_the_status_bar_shows_the_queue_and_why_nothing_is_sent(qtbot, tmp_path: Path) -> None:
+    _queue_one_submission(tmp_path / "ws")
+    ctx = AppContext.load(workspace=tmp_path / "ws")
+    window = MainWindow(ctx, author="tester")
+    qtbot.addWidget(window)
+    try:
+        widget = window.sync_status
+        assert widget.parent() is not None and widget.isVisibleTo(window.status)
+        qtbot.waitUntil(lambda: "1 queued" in widget.label.text(), timeout=5000)
+        assert "offline" in widget.label.text()
+        assert "no coordinator is set" in widget.label.toolTip()
+        # "Sync now" recounts on a worker: a second submission shows up
+        with Workspace.open(tmp_path / "ws") as ws:
+            project = ws.projects.get("leased")
+            asset = NewAsset("ef" * 32, "image", "managed", "blobs/y.png", "y.png", 10, {})
+            task = ws.sync.add_leased(project.id, asset, Lease("item2", "lease2", 1,
+                                                               datetime.now(timezone.utc) + timedelta(hours=1)))
+            ws.sync.submit(task.id, {"item_id": "item2"}, "sub-2")
+        widget.button.click()
+        qtbot.waitUntil(lambda: "2 queued" in widget.label.text(), timeout=5000)
+        assert ctx.sync.board.status.phase is Phase.offline
+    finally:
+        window.close()
+        ctx.close()
