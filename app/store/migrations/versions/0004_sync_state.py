@@ -48,12 +48,12 @@ def downgrade() -> None:
         batch.drop_constraint("uq_projects_remote_request_id", type_="unique")
         batch.drop_column("remote_request_id")
     with op.batch_alter_table("outbox") as batch:
-        batch.drop_constraint("ck_outbox_outcome", type_="check")
+        batch.drop_constraint("outcome", type_="check")
         batch.drop_column("signature")
         batch.drop_column("response")
         batch.drop_column("outcome")
     with op.batch_alter_table("tasks") as batch:
-        batch.drop_constraint("ck_tasks_sync_state", type_="check")
+        batch.drop_constraint("sync_state", type_="check")
         batch.drop_column("sync_detail")
         batch.drop_column("sync_state")
     _restore_priority_index()
