@@ -11,7 +11,8 @@ import threading
 from app.core.errors import AlayaError
 from app.store.workspace import Workspace
 from app.sync.engine import SyncConfig, Syncer
-from app.sync.errors import plain_words
+from app.sync.errors import SyncError, plain_words
+from app.sync.leases import Beat
 from app.sync.signer import Signer
 from app.sync.status import Phase, StatusBoard
 
@@ -47,6 +48,25 @@ class SyncService:
                if getattr(self.settings, "coordinator_url", None) is None else "no wallet is unlocked to sign in")
         self.board.update(phase=Phase.offline, queued=stats.waiting, attention=stats.attention,
                           next_retry=None, last_error=why)
+
+    def beat(self, task_id: int) -> Beat | None:
+        """Renew the lease of the open task (I/O worker); None when there is nothing to renew
+        or the coordinator cannot be reached now (the next beat tries again)."""
+        syncer = self.syncer
+        if syncer is None:
+            return None
+        task = self.ws.tasks.get(task_id)
+        if task.lease_id is None or task.state not in ("pending", "in_progress") or task.sync_state:
+            return None
+        try:
+            beat = syncer.leases.beat(task_id)
+        except SyncError as exc:
+            log.info("lease heartbeat of task %s failed: %s", task_id, exc)
+            return None
+        if beat.mark is not None:
+            self.board.update(attention=self.ws.sync.stats().attention,
+                              last_error=f"task {task_id}: {beat.detail}; its work is kept")
+        return beat
 
     def sync_now(self) -> None:
         """Wake the syncer at once, or recount when there is none (worker thread)."""
