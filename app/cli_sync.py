@@ -39,10 +39,12 @@ def read_passphrase(fd: int | None, keystore: Path) -> str:
 def sync(
     ctx: typer.Context,
     keystore: Annotated[Path, typer.Option("--keystore", help="Wallet key: an Ethereum keystore v3 JSON file.")],
-    passphrase_fd: Annotated[Optional[int], typer.Option("--passphrase-fd", min=0,
-                             help="Read the keystore's passphrase from this file descriptor (default: prompt).")] = None,
+    passphrase_fd: Annotated[Optional[int], typer.Option(
+        "--passphrase-fd", min=0, help="Read the keystore's passphrase from this file descriptor (default: prompt).",
+    )] = None,
     once: Annotated[bool, typer.Option("--once", help="One cycle (send, then lease), then exit.")] = False,
-    url: Annotated[Optional[str], typer.Option("--url", help="Coordinator URL (default: sync.coordinator_url).")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Coordinator URL (default: sync.coordinator_url).")
+                   ] = None,
     no_pull: Annotated[bool, typer.Option("--no-pull", help="Only send; lease no new work.")] = False,
 ) -> None:
     """Send queued submissions to the coordinator and lease work for offline use."""
