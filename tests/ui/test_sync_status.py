@@ -46,3 +46,23 @@ def test_the_status_bar_shows_the_queue_and_why_nothing_is_sent(qtbot, tmp_path:
     finally:
         window.close()
         ctx.close()
+
+
+def test_submitting_a_leased_task_from_the_window_queues_its_labels(tmp_path: Path) -> None:
+    from app.annotators.annotation import Annotation
+    from app.annotators.shapes import Box
+    from app.ui.operations import finish_task
+
+    with Workspace.open(tmp_path / "ws") as ws:
+        project = ws.sync.project_for_request("req1", "leased")
+        asset = NewAsset("cd" * 32, "image", "managed", "blobs/x.png", "x.png", 10, {})
+        task = ws.sync.add_leased(project.id, asset, Lease("item1", "lease1", 3,
+                                                           datetime.now(timezone.utc) + timedelta(hours=1)))
+        ws.annotations.save(Annotation.new(asset_id=task.asset_id, label="car", shape=Box(1, 2, 3, 4), author="me"),
+                            task_id=task.id)
+        done = finish_task(ws, task.id, "submitted", "me")
+        assert (done.state, done.sync_state) == ("submitted", "queued")
+        [row] = ws.sync.submissions()
+        assert (row.payload["item_id"], row.payload["lease_id"], row.payload["epoch"]) == ("item1", "lease1", 3)
+        assert row.payload["labels"]["annotations"][0]["shape"] == {"kind": "box", "x1": 1.0, "y1": 2.0,
+                                                                    "x2": 3.0, "y2": 4.0}
