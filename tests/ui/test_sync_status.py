@@ -66,3 +66,19 @@ def test_submitting_a_leased_task_from_the_window_queues_its_labels(tmp_path: Pa
         assert (row.payload["item_id"], row.payload["lease_id"], row.payload["epoch"]) == ("item1", "lease1", 3)
         assert row.payload["labels"]["annotations"][0]["shape"] == {"kind": "box", "x1": 1.0, "y1": 2.0,
                                                                     "x2": 3.0, "y2": 4.0}
+
+
+def test_the_task_list_shows_work_the_coordinator_did_not_take(tmp_path: Path) -> None:
+    from app.store.task_queries import TaskQueries
+    from app.ui.panels.task_model import _state_text
+
+    with Workspace.open(tmp_path / "ws") as ws:
+        project = ws.sync.project_for_request("req1", "leased")
+        asset = NewAsset("cd" * 32, "image", "managed", "blobs/x.png", "x.png", 10, {})
+        task = ws.sync.add_leased(project.id, asset, Lease("item1", "lease1", 1,
+                                                           datetime.now(timezone.utc) + timedelta(hours=1)))
+        ws.sync.submit(task.id, {"item_id": "item1"}, "sub-1")
+        ws.sync.mark_task(task.id, "late", "the lease ended before the work arrived")
+        [row] = TaskQueries(ws.db).page(project.id)
+    assert (row.sync_state, row.sync_detail) == ("late", "the lease ended before the work arrived")
+    assert _state_text(row) == "submitted · late"
