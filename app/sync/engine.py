@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.core.errors import AlayaError
@@ -122,7 +122,10 @@ class Syncer:
         stop = stop or self._stop
         while not stop.is_set():
             status = self.run_once()
-            self._wake.wait(self.wait_after(status))
+            wait = self.wait_after(status)
+            if status.phase in (Phase.offline, Phase.error):  # when the loop itself tries again
+                self.board.update(next_retry=datetime.now(timezone.utc) + timedelta(seconds=wait))
+            self._wake.wait(wait)
             self._wake.clear()
 
     def sync_now(self) -> None:
