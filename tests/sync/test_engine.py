@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def test_with_no_network_the_status_says_offline_and_backs_off(workspace: Worksp
     syncer.run_once()
     assert syncer.failures == 2 and syncer.wait_after(syncer.board.status) <= 0.02
     assert "offline" in status.summary()
+    syncer.start()  # the loop announces when it tries again: never more than the cap away
+    try:
+        _wait_for(lambda: syncer.board.status.next_retry is not None)
+        left = (syncer.board.status.next_retry - datetime.now(timezone.utc)).total_seconds()
+        assert left <= syncer.config.backoff_cap_s
+    finally:
+        syncer.stop()
 
 
 def test_the_background_loop_stops_and_sync_now_wakes_it(coordinator: Coordinator, workspace: Workspace,
