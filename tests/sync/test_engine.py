@@ -126,3 +126,27 @@ def test_alaya_sync_with_a_wrong_passphrase_says_so(coordinator: Coordinator, tm
     done = _alaya_sync(tmp_path, coordinator.url, "wrong horse")
     assert done.returncode == 8
     assert "wrong passphrase" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_child_process_can_sync_a_workspace_by_its_path(coordinator: Coordinator, tmp_path: Path,
+                                                          client: CoordinatorClient) -> None:
+    from multiprocessing import get_context
+
+    coordinator.seed(2)
+    with Workspace.open(tmp_path / "ws") as ws:
+        for task in lease_locally(ws, client, 2):
+            label_and_submit(ws, task)
+    child = get_context("spawn").Process(target=_child_sync, args=(tmp_path / "ws", coordinator.url))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert len(ws.sync.submissions(outcome="sent")) == 2
+
+
+def _child_sync(root: Path, url: str) -> None:
+    from app.sync.engine import sync_workspace
+
+    status = sync_workspace(root, KeySigner(CONTRIBUTOR.key), SyncConfig(url=url, offline_tasks=0),
+                            rng=random.Random(0))
+    raise SystemExit(0 if status.phase is Phase.online else 1)
