@@ -20,7 +20,7 @@ from app.sync.client import CoordinatorClient
 from app.sync.engine import SyncConfig, Syncer
 from app.sync.signer import KeySigner
 from app.sync.status import Phase
-from tests.sync.conftest import CONTRIBUTOR, Coordinator, label_and_submit, lease_locally
+from tests.sync.conftest import CONTRIBUTOR, Coordinator, queue_work
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +32,7 @@ def _syncer(ws: Workspace, signer: KeySigner, url: str, **config: object) -> Syn
 
 def test_a_cycle_sends_the_queue_and_reports_online(coordinator: Coordinator, workspace: Workspace,
                                                     client: CoordinatorClient, signer: KeySigner) -> None:
-    coordinator.seed(3)
-    for task in lease_locally(workspace, client, 3):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 3)
     syncer = _syncer(workspace, signer, coordinator.url)
     seen: list[Phase] = []
     syncer.board.changed.subscribe(lambda status: seen.append(status.phase))
@@ -111,10 +109,8 @@ def _alaya_sync(tmp_path: Path, url: str, passphrase: str, *extra: str) -> subpr
 
 def test_alaya_sync_once_drains_the_queue_in_a_child_process(coordinator: Coordinator, tmp_path: Path,
                                                              client: CoordinatorClient) -> None:
-    coordinator.seed(4)
     with Workspace.open(tmp_path / "ws") as ws:
-        for task in lease_locally(ws, client, 4):
-            label_and_submit(ws, task)
+        queue_work(coordinator, ws, client, 4)
     done = _alaya_sync(tmp_path, coordinator.url, "right horse")
     assert done.returncode == 0, done.stderr
     assert "online, 0 queued" in done.stderr
@@ -132,10 +128,8 @@ def test_a_child_process_can_sync_a_workspace_by_its_path(coordinator: Coordinat
                                                           client: CoordinatorClient) -> None:
     from multiprocessing import get_context
 
-    coordinator.seed(2)
     with Workspace.open(tmp_path / "ws") as ws:
-        for task in lease_locally(ws, client, 2):
-            label_and_submit(ws, task)
+        queue_work(coordinator, ws, client, 2)
     child = get_context("spawn").Process(target=_child_sync, args=(tmp_path / "ws", coordinator.url))
     child.start()
     child.join(120)
