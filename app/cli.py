@@ -17,6 +17,7 @@ import typer
 from app.cli_coordinator import coordinator_cli
 from app.cli_formats import export, import_annotations
 from app.cli_models import models_cli, prelabel
+from app.cli_sync import sync
 from app.cli_wallet import wallet_cli
 from app.context import AppContext
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
@@ -33,6 +34,7 @@ cli.add_typer(wallet_cli, name="wallet")
 cli.command("prelabel")(prelabel)
 cli.command("export")(export)
 cli.command("import-annotations")(import_annotations)
+cli.command("sync")(sync)
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.settings import LoadedSettings, load_settings
 from app.core.tasks import TaskRunner
 from app.store.workspace import Workspace
 from app.wallet.wallet import Wallet, open_wallet
+
+if TYPE_CHECKING:
+    from app.sync.service import SyncService
 
 
 @dataclass
@@ -19,6 +22,7 @@ class AppContext:
     _workspace: Workspace | None = field(default=None, repr=False)
     _runner: TaskRunner | None = field(default=None, repr=False)
     _wallet: Wallet | None = field(default=None, repr=False)
+    _sync: SyncService | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, *, workspace: Path | None = None, overrides: dict[str, Any] | None = None) -> AppContext:
@@ -48,7 +52,19 @@ class AppContext:
             self._wallet = open_wallet(self.settings.settings)
         return self._wallet
 
+    @property
+    def sync(self) -> SyncService:
+        """Sync status and the syncer (started when a wallet attaches); created on first use."""
+        if self._sync is None:
+            from app.sync.service import SyncService  # requests and eth-account: only when used
+
+            self._sync = SyncService(self.workspace, self.settings.settings.sync)
+        return self._sync
+
     def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
         if self._wallet is not None:
             self._wallet.lock()
         if self._runner is not None:

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "formats": "bench.bench_formats",
     "coordinator": "bench.bench_coordinator",
     "consensus": "bench.bench_consensus",
+    "sync": "bench.bench_sync",
 }
 
 

@@ -114,6 +114,28 @@ class SyncSettings(_Section):
     proxy: ProxyUrl | None = Field(
         None, description="HTTP(S)/SOCKS proxy; unset uses the system's proxy settings"
     )
+    offline_tasks: Int = Field(
+        20, ge=0, le=10_000, description="Leased tasks kept in hand for offline work (0: lease none)"
+    )
+    lease_hours: float = Field(
+        8.0, ge=0.1, le=168.0, allow_inf_nan=False, description="How long each lease lasts, in hours"
+    )
+    batch_size: Int = Field(100, ge=1, le=500, description="Submissions sent per request")
+    backoff_base_s: float = Field(
+        1.0, gt=0, le=3600, allow_inf_nan=False, description="First retry waits up to this long, in seconds"
+    )
+    backoff_cap_s: float = Field(
+        300.0, gt=0, le=86_400, allow_inf_nan=False, description="Longest wait between retries, in seconds"
+    )
+    heartbeat_s: Int = Field(
+        300, ge=5, le=86_400, description="How often an open leased task renews its lease, in seconds"
+    )
+    poll_s: Int = Field(
+        60, ge=1, le=86_400, description="How often the background syncer looks for work when idle"
+    )
+    timeout_s: float = Field(
+        30.0, gt=0, le=600, allow_inf_nan=False, description="How long one request may take, in seconds"
+    )
 
 
 class PrelabelSettings(_Section):

@@ -33,7 +33,7 @@ _COLUMNS = ("mime", "width", "height", "bit_depth", "frame_count", "fps", "time_
             "duration", "sample_rate", "channels", "phash")
 
 
-def _row_for(project_id: int, new: NewAsset, now: datetime) -> AssetRow:
+def asset_row(project_id: int, new: NewAsset, now: datetime) -> AssetRow:
     if new.modality not in MODALITIES:
         raise ValidationError(f"unknown modality {new.modality!r}", where="modality")
     if len(new.sha256) != 64:
@@ -62,7 +62,7 @@ class AssetRepository:
                 if new.sha256 in known:
                     continue
                 known.add(new.sha256)
-                rows.append(_row_for(project_id, new, now))
+                rows.append(asset_row(project_id, new, now))
             s.add_all(rows)
             s.flush()
             s.add_all(TaskRow(project_id=project_id, asset_id=r.id, kind=task_kind, state="pending",

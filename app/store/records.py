@@ -34,6 +34,7 @@ class Project:
     name: str
     created_at: datetime
     options: dict[str, Any] = field(default_factory=dict)
+    remote_request_id: str | None = None  # the coordinator's data request this project mirrors
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class Task:
     lease_id: str | None = None
     lease_epoch: int | None = None
     lease_expires_at: datetime | None = None
+    sync_state: str | None = None  # a submitted leased task: queued, sent, conflicted, late, rejected
+    sync_detail: str | None = None  # the server's reason for conflicted, late or rejected
 
 
 @dataclass(frozen=True)
@@ -115,3 +118,6 @@ class OutboxItem:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
+    outcome: str | None = None
+    response: dict[str, Any] | None = None
+    signature: str | None = None

@@ -39,6 +39,8 @@ TASK_KINDS = ("label", "verify", "review")
 TASK_STATES = ("pending", "in_progress", "submitted", "accepted", "rejected", "skipped")
 SOURCES = ("human", "model", "consensus")
 OUTBOX_OPS = ("upsert", "delete")
+SYNC_STATES = ("queued", "sent", "conflicted", "late", "rejected")  # of a submitted leased task
+OUTBOX_OUTCOMES = ("sent", "conflicted", "late", "rejected")  # NULL: still waiting
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -74,6 +76,7 @@ class ProjectRow(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime]
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    remote_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class LabelSchemaRow(Base):
@@ -125,6 +128,7 @@ class TaskRow(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", TASK_KINDS), name="kind"),
         CheckConstraint(_in("state", TASK_STATES), name="state"),
+        CheckConstraint(f"sync_state IS NULL OR {_in('sync_state', SYNC_STATES)}", name="sync_state"),
         Index("ix_tasks_project_state", "project_id", "state"),
     )
 
@@ -141,6 +145,8 @@ class TaskRow(Base):
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    sync_state: Mapped[str | None] = mapped_column(String(12))
+    sync_detail: Mapped[str | None] = mapped_column(Text)
 
 
 # The task list's order (TaskRepository.list, task_queries) without a sort.
@@ -179,7 +185,12 @@ class OutboxRow(Base):
     """A change waiting to be pushed to the coordinator, written with the change itself."""
 
     __tablename__ = "outbox"
-    __table_args__ = (CheckConstraint(_in("op", OUTBOX_OPS), name="op"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        CheckConstraint(_in("op", OUTBOX_OPS), name="op"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTBOX_OUTCOMES)}", name="outcome"),
+        Index("ix_outbox_entity_outcome", "entity", "outcome", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity: Mapped[str] = mapped_column(String(20))
@@ -194,6 +205,9 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    response: Mapped[dict[str, Any] | None]
+    signature: Mapped[str | None] = mapped_column(String(132))
 
 
 OUTCOMES = ("accepted", "edited", "deleted")

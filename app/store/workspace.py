@@ -13,6 +13,7 @@ from app.store.feedback import FeedbackRepository
 from app.store.migrate import migrate
 from app.store.outbox import OutboxRepository
 from app.store.projects import ProjectRepository, SchemaRepository
+from app.store.sync_queue import SyncRepository
 
 DB_NAME = "alaya.sqlite3"
 
@@ -29,6 +30,7 @@ class Workspace:
     annotations: AnnotationRepository = field(init=False)
     outbox: OutboxRepository = field(init=False)
     feedback: FeedbackRepository = field(init=False)
+    sync: SyncRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.projects = ProjectRepository(self.db)
@@ -38,6 +40,7 @@ class Workspace:
         self.annotations = AnnotationRepository(self.db)
         self.outbox = OutboxRepository(self.db)
         self.feedback = FeedbackRepository(self.db)
+        self.sync = SyncRepository(self.db)
 
     @property
     def blobs_dir(self) -> Path:

@@ -19,6 +19,7 @@ from app.editing.session import AssetSession
 from app.intake import ImportOptions, ImportReport, import_paths
 from app.store.records import Project, Task
 from app.store.workspace import Workspace
+from app.sync.submission import submit_leased_task
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,6 +70,10 @@ def finish_task(ws: Workspace, task_id: int, target: str, author: str) -> Task:
     """Submit or skip a task from wherever the user left it (database executor)."""
     task = ws.tasks.get(task_id)
     if task.state == target:
+        return task
+    if target == "submitted" and task.lease_id is not None:  # leased: the submission is queued with it
+        task = submit_leased_task(ws, task_id, author=author)
+        record_outcomes(ws, task.project_id, task.asset_id)
         return task
     if target == "submitted" and task.state in ("pending", "rejected", "skipped"):
         if task.state == "skipped":
