@@ -217,3 +217,15 @@ profiles = Table(
     Column("energy", Integer, nullable=False),
     _at("energy_at"),  # when `energy` was last brought up to date
 )
+
+quality_queue = Table(
+    "quality_queue", metadata,  # items waiting for the quality step (coordinator/quality/worker.py)
+    # written in the ingest transaction that made the item ready (its k-th counted answer, or
+    # any gold answer), so a crash between ingest and quality loses nothing
+    Column("item_id", ForeignKey("items.id"), primary_key=True),
+    _at("queued_at"),
+    _at("not_before"),  # a failed attempt is retried after a back-off, not at once
+    Column("attempts", Integer, nullable=False, default=0),  # failed attempts so far
+    Column("last_error", String(500), nullable=True),
+    Index(None, "not_before"),
+)

@@ -84,22 +84,24 @@ def spend_energy(conn: Connection, account_id: int, wanted: int, now: datetime, 
     return spent
 
 
-def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> None:
-    """One accepted task: XP, the streak and today's count. Call once per accepted submission
-    (the ledger calls it only when the reward posting is new, so a replay counts nothing)."""
+def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig,
+                    tasks: int = 1) -> None:
+    """`tasks` accepted tasks: XP, the streak and today's count. Call once per accepted
+    submission (the ledger calls it only when the reward posting is new, so a replay counts
+    nothing), or once with the number of new postings of one account."""
     _ensure_profile(conn, account_id, now, config)
     row = _locked_row(conn, account_id)
     today = utc_day(now)
     last: date | None = row["last_active_day"]
     if last == today:
-        streak, tasks = row["streak_days"], row["tasks_today"] + 1
+        streak, today_count = row["streak_days"], row["tasks_today"] + tasks
     else:
         streak = row["streak_days"] + 1 if last == today - timedelta(days=1) else 1
-        tasks = 1
+        today_count = tasks
     if last is not None and last > today:  # clock went backwards: keep the later day's state
-        streak, tasks, today = row["streak_days"], row["tasks_today"], last
+        streak, today_count, today = row["streak_days"], row["tasks_today"], last
     conn.execute(update(profiles).where(profiles.c.account_id == account_id)
-                 .values(xp=profiles.c.xp + XP_PER_TASK, streak_days=streak, tasks_today=tasks,
+                 .values(xp=profiles.c.xp + XP_PER_TASK * tasks, streak_days=streak, tasks_today=today_count,
                          last_active_day=today))
 
 

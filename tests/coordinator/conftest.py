@@ -64,9 +64,10 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_config(db_url: str, tmp_path: Path, clock: FakeClock) -> Callable[..., CoordinatorConfig]:
     def make(**overrides: Any) -> CoordinatorConfig:
+        # no background quality worker: a test judges queued items when it says so (`drain`)
         fields: dict[str, Any] = dict(db_url=db_url, storage_dir=tmp_path / "assets", domain="testserver",
                                       uri="http://testserver", chain_id=31337, clock=clock,
-                                      admin_addresses=(ADMIN.address,))
+                                      admin_addresses=(ADMIN.address,), quality_worker=False)
         fields.update(overrides)
         return CoordinatorConfig(**fields)
     return make
@@ -76,6 +77,11 @@ def make_config(db_url: str, tmp_path: Path, clock: FakeClock) -> Callable[..., 
 def client(make_config: Callable[..., CoordinatorConfig]) -> Iterator[TestClient]:
     with TestClient(create_app(make_config())) as test_client:
         yield test_client
+
+
+def drain(client: Any) -> int:
+    """Runs the app's quality worker over everything queued; how many items it judged."""
+    return client.app.state.quality.drain()
 
 
 @pytest.fixture
