@@ -125,9 +125,10 @@ def postgres_database_url(postgres_server: postgres.PostgresServer) -> Iterator[
 
 @pytest.fixture
 def live_server(make_config: Callable[..., CoordinatorConfig]) -> Iterator[str]:
-    """A real uvicorn on 127.0.0.1:<free port> serving the app (either backend); yields its base URL."""
+    """A real uvicorn on 127.0.0.1:<free port> serving the app (either backend), with its quality
+    worker running in the background as in production; yields its base URL."""
     with closing(bound_socket()) as sock:
         where = "127.0.0.1:%d" % sock.getsockname()[1]
-        app = create_app(make_config(domain=where, uri=f"http://{where}"))
+        app = create_app(make_config(domain=where, uri=f"http://{where}", quality_worker=True))
         with serve_in_thread(app, sock) as url:
             yield url
