@@ -66,6 +66,11 @@ def recover_digest_signer(digest_hex: str, signature: str | bytes) -> str:
     return recover_text_signer(submission_text(digest_hex), signature)
 
 
+def recover_digest_address(digest_hex: str, signature: str | bytes) -> bytes:
+    """`recover_digest_signer` as 20 raw bytes (no checksum: for comparing)."""
+    return recover_text_address(submission_text(digest_hex), signature)
+
+
 def sign_text(text: str, private_key: Any) -> str:
     """EIP-191 personal_sign (version 0x45) of `text`, as "0x" + r + s + v (v is 27 or 28)."""
     signed = Account.sign_message(encode_defunct(text=text), private_key)
@@ -83,6 +88,12 @@ def recover_text_signer(text: str, signature: str | bytes) -> str:
     A valid signature over another text recovers another (random) address: compare the result
     with the expected signer. Malformed input raises SignatureError, never an eth-keys error.
     """
+    return checksum_address(recover_text_address(text, signature))
+
+
+def recover_text_address(text: str, signature: str | bytes) -> bytes:
+    """`recover_text_signer` as the 20 raw bytes of the address: what a server compares, without
+    spending a third keccak on the checksum."""
     v, r, s = decode_signature(signature)
     digest = personal_hash(text.encode("utf-8"))
     try:  # coincurve straight, not through eth-keys' objects: half the time per recovery (the ingest path)
@@ -90,7 +101,7 @@ def recover_text_signer(text: str, signature: str | bytes) -> str:
             r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v]), digest, hasher=None)
     except Exception as exc:  # coincurve raises several unrelated types
         raise SignatureError(f"the signature does not recover to a public key ({type(exc).__name__})") from None
-    return checksum_address(_keccak256(point.format(compressed=False)[1:])[-20:])
+    return _keccak256(point.format(compressed=False)[1:])[-20:]
 
 
 def checksum_address(address: bytes) -> str:

@@ -69,10 +69,10 @@ def verify_signature(raw_payload: Any, signature: str, address: str) -> str:
     except ValueError as exc:  # NaN or infinity, which Python's JSON parser lets through
         raise ApiError(422, "invalid_input", f"payload: {exc}") from None
     try:
-        signer = signing.recover_digest_signer(digest, signature)
+        signer = signing.recover_digest_address(digest, signature)
     except signing.SignatureError:
         raise ApiError(401, "bad_signature", "the signature does not verify") from None
-    if signer.lower() != address.lower():
+    if signer != bytes.fromhex(address.removeprefix("0x")):
         raise ApiError(401, "bad_signature", "the payload was not signed by the signed-in wallet")
     return digest
 

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sync.signing import (
-    SUBMISSION_PREFIX, SignatureError, canonical_json, checksum_address, decode_signature, payload_digest, recover_digest_signer,
+    SUBMISSION_PREFIX, SignatureError, canonical_json, checksum_address, decode_signature, payload_digest,
+    recover_digest_address, recover_digest_signer,
     recover_text_signer, sign_digest, sign_text, submission_text,
 )
 
@@ -181,3 +182,10 @@ def test_checksum_address_is_eip55(address: bytes) -> None:
     from eth_utils import to_checksum_address
 
     assert checksum_address(address) == to_checksum_address("0x" + address.hex())
+
+
+def test_the_raw_address_is_the_signer_unchecksummed() -> None:
+    digest = payload_digest({"a": 1})
+    assert recover_digest_address(digest, sign_digest(digest, KEY)) == bytes.fromhex(ADDRESS[2:])
+    with pytest.raises(SignatureError):
+        recover_digest_address(digest, "0x" + "00" * 65)
