@@ -202,8 +202,7 @@ def pay_rewards(conn: Connection, rewards: list[Reward], now: datetime, config: 
             pay_reward(conn, account_id=r.account_id, tier=tiers[r.account_id], request_id=r.request_id,
                        reward_micro=r.reward_micro, submission_row_id=r.submission_row_id, now=now, config=config)
         return
-    for account_id, tasks in sorted(Counter(r.account_id for r in todo).items()):
-        game.record_accepted(conn, account_id, now, config, tasks=tasks)
+    game.record_accepted_many(conn, Counter(r.account_id for r in todo), now, config)
 
 
 def balance(conn: Connection, account: str) -> int:
