@@ -72,8 +72,3 @@ def waiting(conn: Connection, request_id: str | None = None) -> int:
     if request_id is not None:
         stmt = stmt.join(items, items.c.id == quality_queue.c.item_id).where(items.c.request_id == request_id)
     return int(conn.execute(stmt).scalar_one())
-
-
-def next_due(conn: Connection) -> datetime | None:
-    return conn.execute(select(func.min(quality_queue.c.not_before))).scalar()
-
