@@ -47,6 +47,12 @@ def claim(conn: Connection, limit: int, now: datetime, only: str | None = None) 
     return conn.execute(stmt).all()
 
 
+def any_due(conn: Connection, now: datetime) -> bool:
+    """Whether a claim would find something: a read, so an idle poll takes no write lock."""
+    return conn.execute(select(quality_queue.c.item_id).where(quality_queue.c.not_before <= now).limit(1)
+                        ).first() is not None
+
+
 def finish(conn: Connection, item_ids: Iterable[str]) -> None:
     ids = list(item_ids)
     if ids:

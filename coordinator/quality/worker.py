@@ -38,6 +38,9 @@ class QualityWorker:
         """Judges every item that is due now; how many were judged (failures not counted)."""
         judged = 0
         with self._drain_lock:
+            with self.ctx.db.read() as conn:
+                if not queue.any_due(conn, self.ctx.now()):
+                    return 0
             while not self._stop.is_set():
                 claimed, done = self._batch()
                 if not claimed:
