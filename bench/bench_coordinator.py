@@ -11,7 +11,8 @@ the API before the clock starts: redundancy 3, so three clients work on each ite
 payloads, meet at a barrier, then post them: batches of 100 to /v1/submissions/batch (measured)
 or one request per submission with its Idempotency-Key (baseline, same run). Every submission
 must come back 201. The rate is submissions stored / wall time from the barrier to the last
-client's end.
+client's end. The server's quality worker judges completed items meanwhile (same process, same
+database); how long it still needs after the batched run is reported as `quality_catch_up_s`.
 
 Lease: one client (round-robin over 8 signed-in contributors) asks POST /v1/leases for 10 tasks
 at a time, sequentially; latency is measured around each HTTP call, after 20 warm-up calls.
@@ -246,8 +247,9 @@ def _ingest(base: str, clients: list[tuple[dict[str, str], str, list[dict[str, A
     return stored / seconds
 
 
-def _ingest_rates(db_url: str, per_client: int, per_client_single: int) -> tuple[float, float]:
-    """(batched, one request each) submissions/s, 8 clients, on a fresh database."""
+def _ingest_rates(db_url: str, per_client: int, per_client_single: int) -> tuple[float, float, float]:
+    """(batched, one request each) submissions/s, 8 clients, on a fresh database, and the
+    seconds the server's quality worker needed after the batched run to judge every item."""
     total = CLIENTS * (per_client + per_client_single)
     request_id = _seed(db_url, total // 3 + CLIENTS * 100, redundancy=3, gold_rate=0.0)
     with _server(db_url) as base:
@@ -258,7 +260,25 @@ def _ingest_rates(db_url: str, per_client: int, per_client_single: int) -> tuple
             clients.append((headers, _wallet_key(n), tasks))
         single = _ingest(base, [(h, k, t[per_client:]) for h, k, t in clients], batch=1)
         batched = _ingest(base, [(h, k, t[:per_client]) for h, k, t in clients], batch=BATCH)
-    return batched, single
+        catch_up = _quality_catch_up(db_url)
+    return batched, single, catch_up
+
+
+def _quality_catch_up(db_url: str, timeout_s: float = 600) -> float:
+    """Seconds until the quality queue is empty (ingest only queues; the worker judges)."""
+    from coordinator.db import CoordinatorDB
+    from coordinator.quality.queue import waiting
+
+    db, start = CoordinatorDB(db_url), time.perf_counter()
+    try:
+        while time.perf_counter() - start < timeout_s:
+            with db.read() as conn:
+                if waiting(conn) == 0:
+                    return time.perf_counter() - start
+            time.sleep(0.05)
+        raise RuntimeError(f"the quality worker did not catch up within {timeout_s:.0f} s")
+    finally:
+        db.close()
 
 
 # --- lease latency --------------------------------------------------------------------------
@@ -314,13 +334,14 @@ def run(quick: bool = False) -> list[Measurement]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="alaya-bench-coord-") as tmp, _databases(Path(tmp)) as backends:
         for backend, make_url in backends:
-            batched, single = _ingest_rates(make_url("ingest"), per_client, per_client_single)
-            print(f"  {backend}: ingest {batched:,.0f}/s batched, {single:,.0f}/s one request each", flush=True)
+            batched, single, catch_up = _ingest_rates(make_url("ingest"), per_client, per_client_single)
+            print(f"  {backend}: ingest {batched:,.0f}/s batched, {single:,.0f}/s one request each; "
+                  f"quality step caught up {catch_up:.1f} s later", flush=True)
             rows.append(Measurement(
                 f"ingest, 8 clients, {backend}", "subs/s", batched, 1000.0, single,
                 "one request per submission, same 8 clients", details={
                     "submissions": CLIENTS * per_client, "batch": BATCH, "baseline_submissions":
-                    CLIENTS * per_client_single, "redundancy": 3}))
+                    CLIENTS * per_client_single, "redundancy": 3, "quality_catch_up_s": round(catch_up, 2)}))
             small, large = _lease_figures(make_url("lease"), open_items, calls)
             print(f"  {backend}: lease p95 {np.percentile(large, 95):.1f} ms ({open_items:,} open), "
                   f"{np.percentile(small, 95):.1f} ms (1,000 open)", flush=True)

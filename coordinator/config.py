@@ -45,6 +45,11 @@ class CoordinatorConfig(BaseModel):
     min_reputation: float = 0.3  # lower bound below which an account gets no normal tasks
     honeypot_lockout: tuple[int, int] = (3, 5)  # locked out of a request after 3 failures in 5
     gold_pass_score: float = 0.7
+    # the quality worker (coordinator/quality/worker.py): a background thread of the server;
+    # off, items wait in the queue until something calls its drain() (tests do)
+    quality_worker: bool = True
+    quality_poll_s: float = Field(default=1.0, gt=0)  # also woken at once by ingest
+    quality_batch: int = Field(default=50, ge=1)  # items per transaction
     # game layer
     energy_max: int = 500
     energy_regen_s: float = 36.0  # one point per 36 s: the full bar in about 5 h

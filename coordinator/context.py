@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ class Ctx:
     db: CoordinatorDB
     chain: ChainService | None = None  # with --chain-rpc: tiers from chain, vouchers, anchors
     limiter: RateLimiter = field(init=False)
+    # set by ingest after it queued items for the quality step: wakes the quality worker
+    quality_wakeup: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_limit)

@@ -17,6 +17,7 @@ from coordinator.db import CoordinatorDB
 from coordinator.ledger.router import router as ledger_router
 from coordinator.limits import BodyLimit
 from coordinator.openapi_links import document as document_links
+from coordinator.quality.worker import QualityWorker
 from coordinator.requests.router import router as requests_router
 from coordinator.reviews.router import router as reviews_router
 from coordinator.submissions.router import router as submissions_router
@@ -34,7 +35,8 @@ def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
     app = FastAPI(title="Alaya coordinator", version="1",
                   description="Sign-in by wallet, data requests, routed leases, idempotent submissions, "
                               "consensus, review and credits for the Alaya data network.")
-    app.state.ctx = Ctx(config, db, ChainService(config.chain) if config.chain else None)
+    app.state.ctx = ctx = Ctx(config, db, ChainService(config.chain) if config.chain else None)
+    app.state.quality = quality = QualityWorker(ctx)
     errors.install(app)
     document_links(app)  # after errors.install: it wraps the error declarations
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, chunk_max=config.upload_chunk_max,
@@ -46,5 +48,8 @@ def create_app(config: CoordinatorConfig, *, migrate: bool = True) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    if config.quality_worker:
+        app.router.add_event_handler("startup", quality.start)  # its first round drains what a crash left
+    app.router.add_event_handler("shutdown", quality.stop)  # before the engine goes
     app.router.add_event_handler("shutdown", db.close)
     return app

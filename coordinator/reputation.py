@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from scipy.special import betaincinv
-from sqlalchemy import Connection, desc, select, update
+from sqlalchemy import Connection, Float, bindparam, desc, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,35 +67,51 @@ def prior_bound(config: CoordinatorConfig) -> float:
 
 def record(conn: Connection, account_id: int, family: str, success: float, now: datetime,
            config: CoordinatorConfig, gold: bool = False) -> tuple[float, float]:
-    """Adds one judged submission to the account's posterior for `family`; returns (alpha, beta).
-
-    One conditional UPDATE does the decay and the count, so concurrent judgements of the same
-    account never lose an update (no read-modify-write in Python)."""
-    a0, b0 = config.reputation_prior
-    d, s = config.reputation_decay, _clamp(success)
-    failed = gold and s < config.gold_pass_score
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert(reputations).values(account_id=account_id, family=family, alpha=a0, beta=b0,
-                                            gold_seen=0, gold_failed=0, updated_at=now)
-                 .on_conflict_do_nothing(index_elements=[reputations.c.account_id, reputations.c.family]))
+    """Adds one judged submission to the account's posterior for `family`; returns (alpha, beta)."""
+    record_all(conn, [(account_id, family, success, gold)], now, config)
     key = (reputations.c.account_id == account_id) & (reputations.c.family == family)
-    conn.execute(update(reputations).where(key).values(
-        alpha=a0 + d * (reputations.c.alpha - a0) + s,
-        beta=b0 + d * (reputations.c.beta - b0) + (1.0 - s),
-        gold_seen=reputations.c.gold_seen + int(gold),
-        gold_failed=reputations.c.gold_failed + int(failed),
-        updated_at=now))
     alpha, beta = conn.execute(select(reputations.c.alpha, reputations.c.beta).where(key)).one()
     return alpha, beta
 
 
 def record_all(conn: Connection, evidence: Iterable[tuple[int, str, float, bool]], now: datetime,
                config: CoordinatorConfig) -> None:
-    """`record` for (account_id, family, success, gold) of several accounts, in (account, family)
-    order: the one lock order that keeps two transactions that settle items with overlapping
-    annotators from deadlocking on PostgreSQL (each locks the rows it updates)."""
-    for account_id, family, success, gold in sorted(evidence, key=lambda e: (e[0], e[1])):
-        record(conn, account_id, family, success, now, config, gold=gold)
+    """Adds (account_id, family, success, gold) evidence: rows created where missing in one
+    INSERT, then one conditional UPDATE per piece (an executemany, no read-back) that does the
+    decay and the count in SQL, so concurrent judgements never lose an update. Applied in
+    (account, family) order, pieces of one key in the order given: the one lock order that
+    keeps two transactions settling overlapping annotators from deadlocking on PostgreSQL."""
+    ordered = sorted(evidence, key=lambda e: (e[0], e[1]))  # stable: one key keeps its order
+    if not ordered:
+        return
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    a0, b0 = config.reputation_prior
+    keys = sorted({(account_id, family) for account_id, family, *_ in ordered})
+    conn.execute(insert(reputations).on_conflict_do_nothing(
+        index_elements=[reputations.c.account_id, reputations.c.family]),
+        [dict(account_id=a, family=f, alpha=a0, beta=b0, gold_seen=0, gold_failed=0, updated_at=now) for a, f in keys])
+    params = []
+    for account_id, family, success, gold in ordered:
+        s = _clamp(success)
+        params.append(dict(b_account=account_id, b_family=family, b_s=s, b_fail=1.0 - s, b_gold=int(gold),
+                           b_failed=int(gold and s < config.gold_pass_score), b_now=now,
+                           b_a0=a0, b_b0=b0, b_d=config.reputation_decay))
+    conn.execute(_RECORD, params)
+
+
+def _f(name: str) -> Any:
+    return bindparam(name, type_=Float)
+
+
+_RECORD = update(reputations).where(
+    reputations.c.account_id == bindparam("b_account"), reputations.c.family == bindparam("b_family"),
+).values(
+    alpha=_f("b_a0") + _f("b_d") * (reputations.c.alpha - _f("b_a0")) + _f("b_s"),
+    beta=_f("b_b0") + _f("b_d") * (reputations.c.beta - _f("b_b0")) + _f("b_fail"),
+    gold_seen=reputations.c.gold_seen + bindparam("b_gold"),
+    gold_failed=reputations.c.gold_failed + bindparam("b_failed"),
+    updated_at=bindparam("b_now"),
+)
 
 
 def check_honeypot_lockout(conn: Connection, account_id: int, request_id: str, now: datetime,

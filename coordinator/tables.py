@@ -236,3 +236,15 @@ chain_anchor_leaves = Table(
     Column("leaf", String(66), nullable=False),
     UniqueConstraint("submission_row_id"),  # an accepted submission belongs to one epoch's tree
 )
+
+quality_queue = Table(
+    "quality_queue", metadata,  # items waiting for the quality step (coordinator/quality/worker.py)
+    # written in the ingest transaction that made the item ready (its k-th counted answer, or
+    # any gold answer), so a crash between ingest and quality loses nothing
+    Column("item_id", ForeignKey("items.id"), primary_key=True),
+    _at("queued_at"),
+    _at("not_before"),  # a failed attempt is retried after a back-off, not at once
+    Column("attempts", Integer, nullable=False, default=0),  # failed attempts so far
+    Column("last_error", String(500), nullable=True),
+    Index(None, "not_before"),
+)

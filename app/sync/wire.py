@@ -137,6 +137,7 @@ class ProgressOut(Wire):
     mean_agreement: float | None
     gold_accuracy: float | None
     flagged_submissions: int
+    awaiting_quality: int = 0  # items answered and waiting for the quality step (consensus, gold scoring, pay)
 
 
 # --- contributor ----------------------------------------------------------------------

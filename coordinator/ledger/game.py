@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from math import isqrt
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -84,23 +84,48 @@ def spend_energy(conn: Connection, account_id: int, wanted: int, now: datetime, 
     return spent
 
 
-def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> None:
-    """One accepted task: XP, the streak and today's count. Call once per accepted submission
-    (the ledger calls it only when the reward posting is new, so a replay counts nothing)."""
-    _ensure_profile(conn, account_id, now, config)
-    row = _locked_row(conn, account_id)
+def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig,
+                    tasks: int = 1) -> None:
+    """`tasks` accepted tasks: XP, the streak and today's count. Call once per accepted
+    submission (the ledger calls it only when the reward posting is new, so a replay counts
+    nothing)."""
+    record_accepted_many(conn, {account_id: tasks}, now, config)
+
+
+def record_accepted_many(conn: Connection, tasks: dict[int, int], now: datetime, config: CoordinatorConfig) -> None:
+    """`record_accepted` for several accounts (account id -> accepted tasks) in three statements:
+    the missing profiles created, all rows locked in account order, one executemany update."""
+    if not tasks:
+        return
+    ids = sorted(tasks)
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(insert(profiles).on_conflict_do_nothing(index_elements=[profiles.c.account_id]),
+                 [dict(account_id=a, xp=0, streak_days=0, tasks_today=0, energy=config.energy_max, energy_at=now)
+                  for a in ids])
+    stmt = select(profiles).where(profiles.c.account_id.in_(ids)).order_by(profiles.c.account_id)
+    if conn.dialect.name == "postgresql":  # SQLite's write transaction already holds the only write lock
+        stmt = stmt.with_for_update()
     today = utc_day(now)
+    updates = [_accepted(row, tasks[row["account_id"]], today) for row in conn.execute(stmt).mappings()]
+    conn.execute(_ACCEPTED, updates)
+
+
+def _accepted(row: Any, tasks: int, today: date) -> dict[str, Any]:
     last: date | None = row["last_active_day"]
     if last == today:
-        streak, tasks = row["streak_days"], row["tasks_today"] + 1
+        streak, today_count = row["streak_days"], row["tasks_today"] + tasks
     else:
         streak = row["streak_days"] + 1 if last == today - timedelta(days=1) else 1
-        tasks = 1
+        today_count = tasks
     if last is not None and last > today:  # clock went backwards: keep the later day's state
-        streak, tasks, today = row["streak_days"], row["tasks_today"], last
-    conn.execute(update(profiles).where(profiles.c.account_id == account_id)
-                 .values(xp=profiles.c.xp + XP_PER_TASK, streak_days=streak, tasks_today=tasks,
-                         last_active_day=today))
+        streak, today_count, today = row["streak_days"], row["tasks_today"], last
+    return dict(b_account=row["account_id"], b_xp=XP_PER_TASK * tasks, b_streak=streak, b_today=today_count,
+                b_day=today)
+
+
+_ACCEPTED = update(profiles).where(profiles.c.account_id == bindparam("b_account")).values(
+    xp=profiles.c.xp + bindparam("b_xp"), streak_days=bindparam("b_streak"), tasks_today=bindparam("b_today"),
+    last_active_day=bindparam("b_day"))
 
 
 def profile(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig) -> dict[str, int]:

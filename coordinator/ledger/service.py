@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_FLOOR, Decimal
@@ -34,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from coordinator.config import CoordinatorConfig
 from coordinator.db import aware
 from coordinator.ledger import game
-from coordinator.tables import epochs, ledger_entries, redemptions
+from coordinator.tables import accounts, epochs, ledger_entries, redemptions
 
 MICRO = 1_000_000
 REWARD, REDEMPTION = "reward", "redemption"
@@ -159,6 +160,49 @@ def pay_reward(conn: Connection, *, account_id: int, tier: int, request_id: str,
             ledger_entries.c.tx_id == tx_id, ledger_entries.c.account == user)).scalar() or 0)
     game.record_accepted(conn, account_id, now, config)
     return amount
+
+
+@dataclass(frozen=True)
+class Reward:
+    """An accepted submission to pay: `reward_micro` is the request's reward before the tier."""
+
+    account_id: int
+    submission_row_id: int
+    request_id: str
+    reward_micro: int
+
+
+def pay_rewards(conn: Connection, rewards: list[Reward], now: datetime, config: CoordinatorConfig) -> None:
+    """`pay_reward` for many submissions in a few statements: the tiers in one query, the
+    submissions paid before in one, the new postings in one INSERT, the game layer once per
+    account (account order: the lock order every settling transaction shares). Should a
+    concurrent payer win a race meanwhile, each is paid through `pay_reward`, idempotent."""
+    paid = {str(ref) for ref in conn.execute(select(ledger_entries.c.ref).where(
+        ledger_entries.c.kind == REWARD, ledger_entries.c.ref.in_([str(r.submission_row_id) for r in rewards])
+    )).scalars()} if rewards else set()
+    todo = sorted({r.submission_row_id: r for r in rewards if str(r.submission_row_id) not in paid}.values(),
+                  key=lambda r: (r.account_id, r.submission_row_id))
+    if not todo:
+        return
+    tiers = dict(conn.execute(select(accounts.c.id, accounts.c.tier)
+                              .where(accounts.c.id.in_(sorted({r.account_id for r in todo})))).all())
+    epoch, rows = epoch_of(now), []
+    for r in todo:
+        amount = reward_amount(r.reward_micro, tiers[r.account_id], config)
+        lines = [(user_account(r.account_id), amount), (request_account(r.request_id), -amount)]
+        _check_lines(REWARD, str(r.submission_row_id), lines, epoch)
+        tx_id = secrets.token_hex(16)
+        rows += [dict(tx_id=tx_id, account=account, amount_micro=value, kind=REWARD, ref=str(r.submission_row_id),
+                      epoch=epoch, created_at=now) for account, value in lines]
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(ledger_entries), rows)
+    except IntegrityError:
+        for r in todo:
+            pay_reward(conn, account_id=r.account_id, tier=tiers[r.account_id], request_id=r.request_id,
+                       reward_micro=r.reward_micro, submission_row_id=r.submission_row_id, now=now, config=config)
+        return
+    game.record_accepted_many(conn, Counter(r.account_id for r in todo), now, config)
 
 
 def balance(conn: Connection, account: str) -> int:

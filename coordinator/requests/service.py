@@ -18,6 +18,7 @@ from app.sync.wire import DataRequestIn, DataRequestOut, ProgressOut, Role
 from coordinator.context import Ctx
 from coordinator.db import aware
 from coordinator.errors import ApiError
+from coordinator.quality import queue
 from coordinator.requests.schema import check_schema, check_unicode, family, invalid
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, submissions
@@ -122,8 +123,9 @@ def progress(ctx: Ctx, principal: Principal, request_id: str) -> ProgressOut:
         load_owned(conn, principal, request_id)
         n_real, n_gold, n_open, n_review, n_done, mean_agreement = conn.execute(item_stmt).one()
         n_subs, n_flagged, n_pass, n_judged = conn.execute(sub_stmt).one()
+        awaiting = queue.waiting(conn, request_id)
     return ProgressOut(items=n_real, gold_items=n_gold, open=n_open, in_review=n_review, done=n_done,
-                       submissions=n_subs, flagged_submissions=n_flagged,
+                       submissions=n_subs, flagged_submissions=n_flagged, awaiting_quality=awaiting,
                        mean_agreement=None if mean_agreement is None else float(mean_agreement),
                        gold_accuracy=n_pass / n_judged if n_judged else None)
 

@@ -15,6 +15,10 @@ returned: its lease flips back and it gets the replay, or 409 for another payloa
 executemany counts them on their items. No item can fail after its writes, so none needs a
 SAVEPOINT of its own; a batch of 100 is a handful of statements, not 500 (the difference
 between ~450/s and ~1,100/s on PostgreSQL with 8 clients, measured).
+
+The quality step (consensus, gold scoring, reputation, payment) is not part of ingest: the
+transaction only queues the items it made ready (`quality.queue`, one more SELECT and INSERT
+per batch), and the quality worker judges them in transactions of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from app.sync.wire import DataRequestIn, SubmissionIn, SubmissionOut
 from coordinator.context import Ctx
 from coordinator.db import aware
 from coordinator.errors import ApiError
-from coordinator.quality import lifecycle
+from coordinator.quality import queue
 from coordinator.requests.schema import Classes, check_schema
 from coordinator.security import Principal
 from coordinator.tables import data_requests, items, leases, submissions
@@ -58,15 +62,6 @@ class _Request:
     min_seconds: float
 
 
-def after_submission(conn: Connection, ctx: Ctx, submission_row_id: int) -> None:
-    """The quality step (consensus, gold check, reputation, payment: `coordinator/quality/`)
-    runs here for each stored submission, inside the same transaction, after the rows of its
-    request are inserted and counted on their items. It judges, it does not refuse: anything it
-    raises fails the whole request (rolled back, nothing stored; the client's retry is
-    idempotent). Wrap a call in `conn.begin_nested()` to isolate one submission instead."""
-    lifecycle.after_submission(conn, ctx, submission_row_id)
-
-
 def verify_signature(raw_payload: Any, signature: str, address: str) -> str:
     """The payload's digest when the signed-in wallet signed it, else 401 bad_signature."""
     try:
@@ -74,10 +69,10 @@ def verify_signature(raw_payload: Any, signature: str, address: str) -> str:
     except ValueError as exc:  # NaN or infinity, which Python's JSON parser lets through
         raise ApiError(422, "invalid_input", f"payload: {exc}") from None
     try:
-        signer = signing.recover_digest_signer(digest, signature)
+        signer = signing.recover_digest_address(digest, signature)
     except signing.SignatureError:
         raise ApiError(401, "bad_signature", "the signature does not verify") from None
-    if signer.lower() != address.lower():
+    if signer != bytes.fromhex(address.removeprefix("0x")):
         raise ApiError(401, "bad_signature", "the payload was not signed by the signed-in wallet")
     return digest
 
@@ -136,6 +131,7 @@ class Ingest:
         self._leases: dict[str, Any] = {}
         self._pending: dict[str, tuple[int, str]] = {}  # key planned in this batch -> (index, digest)
         self._pending_leases: set[str] = set()
+        self.queued = 0  # items this transaction queued for the quality step
 
     def run(self, checked: list[Verified | ApiError]) -> list[Outcome | ApiError]:
         """The answer for each item, in order; an ApiError in `checked` (a failed signature
@@ -251,10 +247,20 @@ class Ingest:
                               .values(state="active"))
             answers.update({p.item.sub.submission_id: self._lost(p) for p in twins})
         self._count(stored)
+        self.queued = queue.mark_ready(self.conn, self._ready(stored), self.now)
         for plan in stored:
-            after_submission(self.conn, self.ctx, ids[plan.item.sub.submission_id])
             answers[plan.item.sub.submission_id] = Outcome(201, plan.body)
         return answers
+
+    def _ready(self, stored: list[_Plan]) -> list[str]:
+        """Items that these answers made ready for the quality step: a honeypot answered, or an
+        open item with all the counted answers it needs (flagged answers do not count)."""
+        item_ids = sorted({p.lease.item_id for p in stored if not p.flagged})
+        if not item_ids:
+            return []
+        return list(self.conn.execute(select(items.c.id).where(
+            items.c.id.in_(item_ids), items.c.is_gold | ((items.c.state == "open") & (items.c.submitted >= items.c.needed))
+        )).scalars())
 
     def _lock_items(self, item_ids: Iterable[str]) -> None:
         """PostgreSQL: lock the items in id order before anything else is written, as every
@@ -327,5 +333,15 @@ def submit_one(ctx: Ctx, principal: Principal, item: Verified) -> Outcome:
 
 def submit_batch(ctx: Ctx, principal: Principal, checked: list[Verified | ApiError]) -> list[Outcome | ApiError]:
     """Each item judged on its own, in one write transaction (run again if it lost a deadlock or
-    a unique-constraint race to a concurrent request: the second run sees the winner's rows)."""
-    return ctx.db.retried(lambda conn: Ingest(conn, ctx, principal, ctx.now()).run(checked))
+    a unique-constraint race to a concurrent request: the second run sees the winner's rows).
+    Once it committed items it made ready, the quality worker is woken."""
+    runs: list[Ingest] = []
+
+    def work(conn: Connection) -> list[Outcome | ApiError]:
+        runs.append(Ingest(conn, ctx, principal, ctx.now()))
+        return runs[-1].run(checked)
+
+    answers = ctx.db.retried(work)
+    if runs[-1].queued:
+        ctx.quality_wakeup.set()
+    return answers

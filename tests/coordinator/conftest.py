@@ -64,9 +64,10 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_config(db_url: str, tmp_path: Path, clock: FakeClock) -> Callable[..., CoordinatorConfig]:
     def make(**overrides: Any) -> CoordinatorConfig:
+        # no background quality worker: a test judges queued items when it says so (`drain`)
         fields: dict[str, Any] = dict(db_url=db_url, storage_dir=tmp_path / "assets", domain="testserver",
                                       uri="http://testserver", chain_id=31337, clock=clock,
-                                      admin_addresses=(ADMIN.address,))
+                                      admin_addresses=(ADMIN.address,), quality_worker=False)
         fields.update(overrides)
         return CoordinatorConfig(**fields)
     return make
@@ -76,6 +77,11 @@ def make_config(db_url: str, tmp_path: Path, clock: FakeClock) -> Callable[..., 
 def client(make_config: Callable[..., CoordinatorConfig]) -> Iterator[TestClient]:
     with TestClient(create_app(make_config())) as test_client:
         yield test_client
+
+
+def drain(client: Any) -> int:
+    """Runs the app's quality worker over everything queued; how many items it judged."""
+    return client.app.state.quality.drain()
 
 
 @pytest.fixture
@@ -119,9 +125,10 @@ def postgres_database_url(postgres_server: postgres.PostgresServer) -> Iterator[
 
 @pytest.fixture
 def live_server(make_config: Callable[..., CoordinatorConfig]) -> Iterator[str]:
-    """A real uvicorn on 127.0.0.1:<free port> serving the app (either backend); yields its base URL."""
+    """A real uvicorn on 127.0.0.1:<free port> serving the app (either backend), with its quality
+    worker running in the background as in production; yields its base URL."""
     with closing(bound_socket()) as sock:
         where = "127.0.0.1:%d" % sock.getsockname()[1]
-        app = create_app(make_config(domain=where, uri=f"http://{where}"))
+        app = create_app(make_config(domain=where, uri=f"http://{where}", quality_worker=True))
         with serve_in_thread(app, sock) as url:
             yield url

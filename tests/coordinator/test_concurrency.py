@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from coordinator.config import CoordinatorConfig
 from coordinator.main import create_app
-from coordinator.tables import items, leases, submissions
+from coordinator.tables import items, leases, ledger_entries, quality_queue, submissions
 from tests.coordinator.contributor import seed_request, submission
 from tests.coordinator.live import LiveClient, bound_socket, serve_in_thread
 from tests.coordinator.wallets import Wallet, sign_in
@@ -27,7 +27,7 @@ CLIENTS = 8
 def live_app(make_config: Callable[..., CoordinatorConfig]) -> Iterator[tuple[Any, str]]:
     with closing(bound_socket()) as sock:
         where = "127.0.0.1:%d" % sock.getsockname()[1]
-        app = create_app(make_config(domain=where, uri=f"http://{where}"))
+        app = create_app(make_config(domain=where, uri=f"http://{where}", quality_worker=True))
         with serve_in_thread(app, sock) as url:
             yield app, url
 
@@ -89,3 +89,18 @@ def test_eight_contributors_at_once(live_app: tuple[Any, str]) -> None:
     assert all(submitted[item] == 3 for item in seeded.items)  # every slot used, each counted once
     per_item = Counter(item for item in acked.values())
     assert sum(per_item[item] for item in seeded.gold) + 3 * len(seeded.items) == len(acked)
+
+    app.state.quality.drain()  # whatever the background worker has not judged yet
+    with db.read() as conn:
+        states = Counter(conn.execute(select(items.c.state).where(items.c.is_gold.is_(False))).scalars())
+        outcomes = Counter(conn.execute(select(submissions.c.outcome)).scalars())
+        rewards = conn.execute(select(ledger_entries.c.ref, func.count()).where(ledger_entries.c.kind == "reward")
+                               .group_by(ledger_entries.c.ref)).all()
+    assert states == {"done": len(seeded.items)} and queue_empty(db)  # everyone answered "car": all accepted
+    assert outcomes == {"agreed": 3 * len(seeded.items), "gold_pass": len(acked) - 3 * len(seeded.items)}
+    assert len(rewards) == len(acked) and all(n == 2 for _, n in rewards)  # each paid once (two entries)
+
+
+def queue_empty(db: Any) -> bool:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(quality_queue)).scalar_one() == 0

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from app.formats import native
+from coordinator.quality import queue
 from coordinator.tables import accounts, data_requests, items, leases, submissions
 from tests.coordinator.requester import SCHEMA, create_request, request_spec, upload_asset
 from tests.coordinator.wallets import Wallet
@@ -139,7 +140,7 @@ def test_progress_figures(client: Any, requester: dict[str, str], signed_in: Any
     gold_item = upload_asset(client, requester, out["id"], b"gold image", gold=gold)["item_id"]
     empty = client.get(f"/v1/requests/{out['id']}/progress", headers=requester).json()
     assert empty == {"items": 3, "gold_items": 1, "open": 3, "in_review": 0, "done": 0, "submissions": 0,
-                     "mean_agreement": None, "gold_accuracy": None, "flagged_submissions": 0}
+                     "mean_agreement": None, "gold_accuracy": None, "flagged_submissions": 0, "awaiting_quality": 0}
     for wallet in WORKERS:
         signed_in(wallet, roles=["contributor"])
     w1, w2, w3 = (_account_id(client, wallet) for wallet in WORKERS)
@@ -151,11 +152,12 @@ def test_progress_figures(client: Any, requester: dict[str, str], signed_in: Any
                  (gold_item, w2, {"outcome": "gold_fail"}), (gold_item, w3, {"outcome": "gold_pass"})]
         for n, (item_id, account_id, values) in enumerate(seeds):
             _seed_submission(conn, item_id, account_id, n, clock.now, **values)
+        queue.mark_ready(conn, [gold_item], clock.now)  # a fourth answer waits for the quality step
     figures = client.get(f"/v1/requests/{out['id']}/progress", headers=requester).json()
     assert figures.pop("mean_agreement") == pytest.approx(0.8)
     assert figures.pop("gold_accuracy") == pytest.approx(2 / 3)
     assert figures == {"items": 3, "gold_items": 1, "open": 0, "in_review": 1, "done": 2,
-                       "submissions": 6, "flagged_submissions": 1}
+                       "submissions": 6, "flagged_submissions": 1, "awaiting_quality": 1}
 
 
 # -- export -------------------------------------------------------------------------------------

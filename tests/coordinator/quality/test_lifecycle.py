@@ -18,7 +18,7 @@ from coordinator.tables import items, request_locks, reputations, submissions
 from tests.coordinator.contributor import lease, submit
 from tests.coordinator.requester import create_request, upload_asset
 from coordinator.main import create_app
-from tests.coordinator.conftest import ADMIN
+from tests.coordinator.conftest import ADMIN, drain
 from tests.coordinator.wallets import Wallet, sign_in
 
 REQUESTER = Wallet.numbered(300)
@@ -56,6 +56,7 @@ def _answer(client: TestClient, clock: Any, world: dict[str, Any], who: int, lab
     clock.advance(seconds=wait)
     response = submit(client, world["workers"][who], WORKERS[who], task, labels)
     assert response.status_code == 201, response.text
+    drain(client)  # the quality step, as the worker runs it after ingest
     return response.json()
 
 

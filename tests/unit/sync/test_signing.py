@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sync.signing import (
-    SUBMISSION_PREFIX, SignatureError, canonical_json, decode_signature, payload_digest, recover_digest_signer,
+    SUBMISSION_PREFIX, SignatureError, canonical_json, checksum_address, decode_signature, payload_digest,
+    recover_digest_address, recover_digest_signer,
     recover_text_signer, sign_digest, sign_text, submission_text,
 )
 
@@ -169,7 +170,22 @@ def test_a_malformed_digest_is_a_value_error(digest: object) -> None:
 
 
 def test_recovery_uses_the_c_backend() -> None:
-    """Without coincurve, eth-keys silently falls back to pure Python: ~40x slower per recovery."""
+    """Recovery calls coincurve itself; eth-keys (signing, through eth-account) must use it too:
+    without it eth-keys silently falls back to pure Python, ~40x slower."""
     from eth_keys import keys
 
     assert type(keys.backend).__name__ == "CoinCurveECCBackend"
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_checksum_address_is_eip55(address: bytes) -> None:
+    from eth_utils import to_checksum_address
+
+    assert checksum_address(address) == to_checksum_address("0x" + address.hex())
+
+
+def test_the_raw_address_is_the_signer_unchecksummed() -> None:
+    digest = payload_digest({"a": 1})
+    assert recover_digest_address(digest, sign_digest(digest, KEY)) == bytes.fromhex(ADDRESS[2:])
+    with pytest.raises(SignatureError):
+        recover_digest_address(digest, "0x" + "00" * 65)

@@ -1,7 +1,7 @@
 """chain side: anchored roots and their leaves
 
-Revision ID: 0002_chain
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-06 20:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_chain'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
