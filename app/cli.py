@@ -257,8 +257,9 @@ def _progress_bar(*, enabled: bool) -> Iterator[Any]:
 def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(cli)
     try:
-        command.main(args=argv, prog_name="alaya", standalone_mode=False)
-        return 0
+        # without standalone mode click returns a command's `typer.Exit(code)` instead of raising it
+        code = command.main(args=argv, prog_name="alaya", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except AlayaError as exc:
         typer.echo(f"alaya: error: {exc}", err=True)
         return exc.exit_code

@@ -1,8 +1,11 @@
 """`alaya sync [--once]`: push the queued submissions and lease offline work, from a terminal.
 
-The signing key comes from an eth-account keystore v3 file (`--keystore`); its passphrase
-from a prompt or a file descriptor (`--passphrase-fd`), never from the command line. The
-wallet of issue 8 plugs in behind the same `Signer` protocol.
+The signing key is the workspace's wallet (`--account` picks the address; default: the first),
+unlocked through the OS keychain or with its passphrase, or an eth-account keystore v3 file
+(`--keystore`). A passphrase comes from a hidden prompt or a file descriptor (`--passphrase-fd`),
+never from the command line. The wallet stays unlocked while the command runs (no auto-lock:
+the command is the user's request to sign; the key is in memory for it, as a keystore's is)
+and is locked when it ends.
 Exit status with --once: 0 when everything due was sent, 8 when a sync error remains.
 """
 
@@ -12,7 +15,8 @@ import os
 import signal
 import threading
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
@@ -38,6 +42,31 @@ def read_passphrase(fd: int | None, keystore: Path) -> str:
         raise ValidationError(f"cannot read the passphrase: {exc.strerror or exc}", where="--passphrase-fd") from None
 
 
+@contextmanager
+def _signer(app_ctx: Any, keystore: Path | None, passphrase_fd: int | None, account: str | None) -> Iterator[Any]:
+    """The keystore file's signer, or the workspace wallet's (unlocked for the command only)."""
+    if keystore is not None:
+        if account is not None:
+            raise ValidationError("--account chooses a workspace wallet account; a keystore file holds one key",
+                                  where="--account")
+        from app.sync.signer import keystore_signer
+
+        yield keystore_signer(keystore, read_passphrase(passphrase_fd, keystore))
+        return
+    from app.cli_wallet import _unlock
+
+    wallet = app_ctx.wallet
+    if not wallet.exists():
+        raise ValidationError(f"no wallet in {wallet.folder}: create one (alaya wallet create), import one "
+                              "(alaya wallet import), or pass --keystore FILE")
+    wallet.auto_lock_s = None  # see the module's docstring
+    try:
+        _unlock(wallet, passphrase_fd)
+        yield wallet.signer(account)
+    finally:
+        wallet.lock()
+
+
 def _printer() -> Callable[[SyncStatus], None]:
     """Prints each new state on stderr once (not every idle cycle, not the "syncing" blips)."""
     last: list[tuple[object, ...]] = []
@@ -53,9 +82,13 @@ def _printer() -> Callable[[SyncStatus], None]:
 
 def sync(
     ctx: typer.Context,
-    keystore: Annotated[Path, typer.Option("--keystore", help="Wallet key: an Ethereum keystore v3 JSON file.")],
+    keystore: Annotated[Optional[Path], typer.Option("--keystore", help="Sign with this Ethereum keystore v3 JSON "
+                                                    "file instead of the workspace's wallet.")] = None,
+    account: Annotated[Optional[str], typer.Option("--account", help="The wallet account to sign as "
+                                                   "(default: the first).")] = None,
     passphrase_fd: Annotated[Optional[int], typer.Option(
-        "--passphrase-fd", min=0, help="Read the keystore's passphrase from this file descriptor (default: prompt).",
+        "--passphrase-fd", min=0, help="Read the wallet's or keystore's passphrase from this file descriptor "
+        "(default: prompt).",
     )] = None,
     once: Annotated[bool, typer.Option("--once", help="One cycle (send, then lease), then exit.")] = False,
     url: Annotated[Optional[str], typer.Option("--url", help="Coordinator URL (default: sync.coordinator_url).")
@@ -63,13 +96,18 @@ def sync(
     no_pull: Annotated[bool, typer.Option("--no-pull", help="Only send; lease no new work.")] = False,
 ) -> None:
     """Send queued submissions to the coordinator and lease work for offline use."""
-    from app.sync.engine import SyncConfig, Syncer
-    from app.sync.signer import keystore_signer
+    from app.sync.engine import SyncConfig
 
     app_ctx = _ctx(ctx)
-    config = SyncConfig.from_settings(app_ctx.settings.settings.sync, url=url)
-    signer = keystore_signer(keystore, read_passphrase(passphrase_fd, keystore))
-    syncer = Syncer(app_ctx.workspace, signer, config, pull=not no_pull)
+    config = SyncConfig.from_settings(app_ctx.settings.settings.sync, url=url)  # before asking a passphrase
+    with _signer(app_ctx, keystore, passphrase_fd, account) as signer:
+        _run(app_ctx, signer, config, once=once, pull=not no_pull)
+
+
+def _run(app_ctx: Any, signer: Any, config: Any, *, once: bool, pull: bool) -> None:
+    from app.sync.engine import Syncer
+
+    syncer = Syncer(app_ctx.workspace, signer, config, pull=pull)
     syncer.board.changed.subscribe(_printer())
     if once:
         status = syncer.run_once()

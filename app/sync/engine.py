@@ -69,11 +69,11 @@ class Syncer:
         self.client = CoordinatorClient(config.url, signer, timeout_s=config.timeout_s, proxy=config.proxy)
         self.pusher = Pusher(ws.sync, self.client, batch_size=config.batch_size, backoff=self.backoff,
                              batched=batched)
+        self._wake, self._stop = threading.Event(), threading.Event()
         self.puller = Puller(ws, self.client, offline_tasks=config.offline_tasks, lease_s=config.lease_s,
-                             download=download)
+                             download=download, cancel=self._stop)
         self.leases = LeaseKeeper(ws, self.client, lease_s=config.lease_s)
         self.failures = 0  # consecutive failed cycles: the loop's backoff attempt
-        self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- one cycle ------------------------------------------------------------------------
@@ -124,6 +124,7 @@ class Syncer:
     def run(self, stop: threading.Event | None = None) -> None:
         """Cycle until `stop` is set (the CLI's loop, and the window's background thread)."""
         stop = stop or self._stop
+        self.puller.cancel = stop  # stopping does not wait for a long download: its part is kept
         while not stop.is_set():
             status = self.run_once()
             wait = self.wait_after(status)

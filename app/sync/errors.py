@@ -13,6 +13,7 @@ import sqlite3
 from app.core.errors import AlayaError, StorageError
 
 KEPT = "your work is kept and will be sent later"
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no space, quota, file-size limit: all need space freed
 
 
 class SyncError(AlayaError):
@@ -59,7 +60,7 @@ def plain_words(exc: BaseException) -> str:
     if isinstance(exc, AlayaError) and not isinstance(exc, StorageError):
         return str(exc)
     cause = _os_cause(exc)
-    if cause == errno.ENOSPC or "disk is full" in str(exc).lower() or "disk i/o" in str(exc).lower():
+    if cause in _FULL or "disk is full" in str(exc).lower() or "disk i/o" in str(exc).lower():
         return f"The disk holding the workspace is full: free some space; {KEPT}."
     if cause == errno.EROFS or "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
         return f"The workspace is on a read-only disk: sync cannot record its progress; {KEPT}."

@@ -4,13 +4,21 @@ Each leased item becomes a local task (in a local project per data request, with
 request's label schema) holding the lease: `remote_id`, `lease_id`, `lease_epoch`,
 `lease_expires_at`. The asset is downloaded first, checked (size, SHA-256) and decoded, and
 only then registered, so no task ever points at a missing or partial file. Leases this
-account already holds that have no local task (a crash between lease and register) are
-registered first: a restart loses none of them.
+account already holds that have no local task (a crash between lease and register, or a
+download that stopped) are registered first: a restart loses none of them.
+
+Downloads are `app.sync.download`'s (Range resume from `<blob>.part`, SHA-256, atomic rename).
+When one fails, its error decides the lease: one that may succeed if tried again (a cut
+connection, a timeout, a cancel, a busy part file, server trouble) keeps the lease and the part
+and ends the cycle, so the next pull adopts the lease and resumes the part; a file damaged on
+the way (its part was discarded) keeps the lease and is fetched again at the next pull; a file
+the server itself says is other content, or refuses for good (404, 403), gives the lease back;
+a full or read-only disk keeps lease and part and stops the cycle with the reason. A 401 means
+the session ended on the server: sign in again once, as every other call does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import mimetypes
 from collections.abc import Callable
@@ -19,23 +27,23 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import requests
 
 from app.annotators.ontology import parse_schema
 from app.core.errors import AlayaError, MediaError
-from app.core.files import atomic_file
 from app.media.probe import probe_file
 from app.store.assets import NewAsset
 from app.store.records import Task
 from app.store.sync_queue import Lease
 from app.store.workspace import Workspace
 from app.sync.client import CoordinatorClient, check, parse_reply
-from app.sync.errors import BadReplyError, OfflineError, ServerError
+from app.sync.download import CancelFlag, download as resumable_download
+from app.sync.download_errors import DownloadCorrupt, DownloadError, DownloadRefused
+from app.sync.errors import AuthError, BadReplyError, OfflineError, ServerError, SyncError
 from app.sync.wire import API_PREFIX, MAX_LEASE_BATCH, LeaseOut, TaskOut
 
 log = logging.getLogger(__name__)
 LeaseListOut = pydantic.RootModel[list[TaskOut]]
-Download = Callable[..., Any]  # download(session, url, dest, *, sha256, size): app.sync.download's signature
+Download = Callable[..., Any]  # app.sync.download.download's signature
 
 
 @dataclass
@@ -47,11 +55,11 @@ class PullReport:
 
 class Puller:
     def __init__(self, ws: Workspace, client: CoordinatorClient, *, offline_tasks: int, lease_s: int,
-                 download: Download | None = None) -> None:
+                 download: Download | None = None, cancel: CancelFlag | None = None) -> None:
         self.ws, self.client = ws, client
         self.offline_tasks, self.lease_s = offline_tasks, lease_s
-        # TODO(lead): replace with `app.sync.download.download` (branch `download`: Range resume)
-        self.download = download or _fetch_whole
+        self.download = download or resumable_download
+        self.cancel = cancel  # set: a download in progress stops at its next chunk, its part kept
 
     def pull(self) -> PullReport:
         report = PullReport()
@@ -78,20 +86,38 @@ class Puller:
                 self._take(task, report)
 
     def _take(self, task: TaskOut, report: PullReport) -> Task | None:
-        """Download, check and register one leased item; a failure gives the lease back."""
+        """Download, check and register one leased item; a failure keeps or gives back the lease
+        as the module's docstring says."""
         try:
             registered = self.register(task)
-            report.registered += 1
-            return registered
-        except (OfflineError, ServerError):
-            raise  # the network or the server: the lease stays, the next pull adopts it
-        except BadReplyError as exc:  # this item's download: the lease stays, the next pull tries again
+        except (OfflineError, ServerError, AuthError):
+            raise  # the network, the server or the sign-in: the lease stays, the next pull adopts it
+        except DownloadError as exc:
+            self._download_failed(task, exc, report)
+            return None
+        except BadReplyError as exc:  # this item's reply: the lease stays, the next pull tries again
             report.failed.append(f"item {task.item_id}: {exc}")
             return None
         except AlayaError as exc:  # this item cannot be worked on here: someone else may
             report.failed.append(f"item {task.item_id}: {exc}")
             self._release(task)
             return None
+        report.registered += 1
+        return registered
+
+    def _download_failed(self, task: TaskOut, exc: DownloadError, report: PullReport) -> None:
+        item = f"item {task.item_id}"
+        if isinstance(exc, DownloadCorrupt) and exc.retryable:  # damaged on the way; the part is gone
+            report.failed.append(f"{item}: its download arrived damaged and is fetched again at the next "
+                                 f"sync ({exc})")
+        elif isinstance(exc, (DownloadCorrupt, DownloadRefused)) and not exc.retryable:
+            report.failed.append(f"{item}: {exc}; its lease was given back")
+            self._release(task)
+        elif exc.retryable:  # cut, timed out, cancelled, busy, server trouble: the next pull resumes it
+            raise SyncError(f"the download of {item} stopped: {exc}; its lease and the part already "
+                            "downloaded are kept, and it resumes at the next sync") from exc
+        else:
+            raise exc  # a full or read-only disk: the user must act; the lease and the part are kept
 
     def register(self, task: TaskOut) -> Task:
         schema = parse_schema(task.label_schema, source=f"the label schema of data request {task.request_id}")
@@ -107,8 +133,7 @@ class Puller:
         rel = Path(ref.sha256[:2]) / ref.sha256[2:4] / (ref.sha256 + suffix)
         dest = self.ws.blobs_dir / rel
         if not (dest.exists() and dest.stat().st_size == ref.size):
-            self.client.session_token()  # the download uses the session's own Authorization header
-            self.download(self.client.http, self.client.base_url + ref.url, dest, sha256=ref.sha256, size=ref.size)
+            self._download(self.client.base_url + ref.url, dest, ref.sha256, ref.size)
         info = probe_file(dest)
         if not info.accepted:
             raise MediaError(f"the coordinator's asset {ref.id} cannot be opened: {info.reason}")
@@ -118,28 +143,25 @@ class Puller:
                         path=str(Path("blobs") / rel), original_name=f"{ref.id}{suffix}", size_bytes=ref.size,
                         metadata=metadata)
 
+    def _download(self, url: str, dest: Path, sha256: str, size: int) -> None:
+        """Signed in; a 401 (the session ended on the server) signs in again once, then is an AuthError."""
+        token = self.client.session_token()
+        for again in (False, True):
+            try:
+                self.download(self.client.http, url, dest, sha256=sha256, size=size,
+                              headers={"Authorization": f"Bearer {token}"}, cancel=self.cancel)
+                return
+            except DownloadRefused as exc:
+                if exc.status != 401:
+                    raise
+                if again:
+                    raise AuthError(f"the coordinator refuses this wallet's session for downloads even after "
+                                    f"signing in again ({exc})") from None
+                token = self.client.sign_in(stale=token)
+
     def _release(self, task: TaskOut) -> None:
         try:
             check(self.client.call("POST", f"{API_PREFIX}/leases/{task.lease_id}/release"))
         except AlayaError as exc:  # it expires by itself on the server
             log.warning("could not give back lease %s: %s", task.lease_id, exc)
 
-
-def _fetch_whole(session: requests.Session, url: str, dest: Path, *, sha256: str, size: int) -> Path:
-    """Private stand-in until `app.sync.download` lands (no Range resume): the whole file into
-    a temporary file beside `dest`, checked (size, SHA-256), then renamed into place; nothing
-    ever sits at `dest` half written."""
-    digest, got = hashlib.sha256(), 0
-    with session.get(url, stream=True, timeout=60) as response:
-        check(response)
-        with atomic_file(dest, binary=True) as handle:
-            for chunk in response.iter_content(1 << 16):
-                digest.update(chunk)
-                got += len(chunk)
-                if got > size:
-                    raise BadReplyError(f"the asset at {url} is larger than the {size} bytes announced")
-                handle.write(chunk)
-            if got != size or digest.hexdigest() != sha256:
-                raise BadReplyError(f"the asset at {url} arrived damaged (size or SHA-256 differ); "
-                                    "it will be fetched again")
-    return dest

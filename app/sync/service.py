@@ -1,6 +1,7 @@
-"""The window's handle on sync: the status board, always there, and the syncer once a wallet
-can sign (the wallet of issue 8 calls `attach`). Without a coordinator or a wallet the app
-works as ever; the status then says why nothing is sent, and the queue still counts.
+"""The window's handle on sync: the status board, always there, and the syncer while a wallet
+can sign (`app.wallet.sync_link` calls `attach` when the wallet unlocks and `detach` when it
+locks). Without a coordinator or an unlocked wallet the app works as ever; the status then says
+why nothing is sent, and the queue still counts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from app.sync.signer import Signer
 from app.sync.status import Phase, StatusBoard
 
 log = logging.getLogger(__name__)
+LOCKED = ("the wallet is locked: unlock it (File > Wallet) to send your work and fetch tasks; "
+          "queued work is kept")
 
 
 class SyncService:
@@ -35,6 +38,15 @@ class SyncService:
             self.syncer.start()
             return self.syncer
 
+    def detach(self) -> None:
+        """Stop syncing (the wallet locked): nothing more is signed or sent, queued work stays
+        queued, and the status says why. On a worker, never the syncer's own thread (it waits)."""
+        with self._lock:
+            syncer, self.syncer = self.syncer, None
+        if syncer is not None:
+            syncer.stop()
+        self.refresh()
+
     def refresh(self) -> None:
         """Count the queue from the store (disk: call it on a worker, never the GUI thread)."""
         if self.syncer is not None:
@@ -45,7 +57,7 @@ class SyncService:
             self.board.update(phase=Phase.error, last_error=plain_words(exc))
             return
         why = ("no coordinator is set (Settings, sync.coordinator_url)"
-               if getattr(self.settings, "coordinator_url", None) is None else "no wallet is unlocked to sign in")
+               if getattr(self.settings, "coordinator_url", None) is None else LOCKED)
         self.board.update(phase=Phase.offline, queued=stats.waiting, attention=stats.attention,
                           next_retry=None, last_error=why)
 

@@ -56,6 +56,7 @@ from app.ui.status import StatusBar
 from app.ui.sync_status import SyncStatusWidget
 from app.ui.theme import apply_theme, is_dark
 from app.ui.view_commands import ZOOM_STEP, ViewCommands
+from app.ui.wallet_sync import WalletSyncWatch
 from app.ui.welcome import WelcomePage
 from app.ui.workers import Bridge, describe
 
@@ -69,8 +70,6 @@ RIGHT_PANELS = (("label_palette", "Labels"), ("attributes", "Attributes"),
 def _make_panels() -> dict[str, QWidget]:
     return {"label_palette": LabelPalette(), "attributes": AttributeEditor(),
             "annotation_list": AnnotationList(), "history_panel": HistoryPanel()}
-
-
 
 
 class MainWindow(QMainWindow):
@@ -91,6 +90,8 @@ class MainWindow(QMainWindow):
         self.status.addPermanentWidget(self.sync_status)
         ctx.sync.board.changed.subscribe(self.sync_status.post_status, weak=True)
         ctx.runner.submit_io(ctx.sync.refresh)
+        self.wallet_sync = WalletSyncWatch(ctx, self.bridge, lambda exc: self.status.showMessage(
+            f"wallet: {describe(exc)}", 10000), self)  # unlocked, the wallet signs for sync
         self.heartbeat = LeaseHeartbeat(ctx.settings.settings.sync.heartbeat_s, self._open_task_id,
                                         lambda task_id: ctx.runner.submit_io(ctx.sync.beat, task_id), self)
         self.view = ViewCommands(self.canvas, self.status, ctx.workspace.root)
@@ -377,6 +378,7 @@ class MainWindow(QMainWindow):
         settings.setValue("main_window/state", self.saveState())
         self.task_list.model.close()  # no new reads; queued writes still finish (AppContext.close)
         self.assist_host.close()
+        self.wallet_sync.close()
         super().closeEvent(event)
 
 

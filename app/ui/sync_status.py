@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 from app.sync.status import Phase, SyncStatus
 from app.ui.workers import Bridge
 
+REASON_CHARS = 60  # the whole sentence is in the tooltip
 COLOURS = {Phase.online: "#16a34a", Phase.syncing: "#2563eb", Phase.offline: "#6b7280", Phase.error: "#dc2626"}
 
 
@@ -39,6 +40,9 @@ class SyncStatusWidget(QWidget):
         text = f"● {status.phase.value} · {status.queued} queued"
         if status.attention:
             text += f" · {status.attention} need attention"
+        if status.last_error and status.phase in (Phase.offline, Phase.error):  # why, in words
+            reason = status.last_error.split(": ")[0]
+            text += f" · {reason[:REASON_CHARS]}"
         self.label.setText(text)
         self.label.setStyleSheet(f"color: {COLOURS[status.phase]}")
         self.label.setToolTip(status.summary())

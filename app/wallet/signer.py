@@ -3,7 +3,8 @@
 `Signer` is the protocol: an address and four kinds of signature. `LocalSigner` asks its key
 source for the key at each call, so a signer handed out by an unlocked wallet stops working
 (`WalletLocked`) the moment the wallet locks. `LocalSigner.from_keystore` opens a keystore v3
-file directly, for tools that take `--keystore PATH`.
+file directly, for tools that take `--keystore PATH`. `LocalSigner.sign_text` makes it the sync
+engine's signer too (`app.sync.signer.Signer`: an address and `sign_text`).
 
 Message signatures are EIP-191 personal_sign, "0x" + r ‖ s ‖ v (v 27/28): the format of
 `app.sync.signing.sign_text` and what `recover_text_signer` and SIWE verification expect.
@@ -60,6 +61,10 @@ class LocalSigner:
         else:
             signable = encode_defunct(primitive=bytes(message))
         return "0x" + bytes(Account.sign_message(signable, self._key_source()).signature).hex()
+
+    def sign_text(self, text: str) -> str:
+        """The sync engine's name for it (`app.sync.signer.Signer`): the same EIP-191 signature."""
+        return self.sign_message(text)
 
     def sign_typed_data(self, full_message: Mapping[str, Any]) -> str:
         signed = Account.sign_typed_data(self._key_source(), full_message=dict(full_message))

@@ -8,7 +8,9 @@ over an existing wallet.
 
 Unlocked, the wallet holds in memory its password (to encrypt keystores of new accounts), the
 seed (hd wallets) and the account keys; `lock()` drops them, and so does any use after
-`auto_lock_s` seconds without one (the clock is injectable for tests). Every method may be
+`auto_lock_s` seconds without one (the clock is injectable for tests). `lock_changed` tells
+listeners (the sync link) each change: True when it locked, False when it opened; it is
+emitted on the thread that caused it, so a listener hands real work to a worker. Every method may be
 called from any thread; scrypt makes create/unlock/add_account take about a second, so the
 GUI runs them on its executors.
 """
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.events import Event
 from app.core.settings_schema import Settings
 from app.wallet import keystore as ks
 from app.wallet.errors import KeystoreError, WalletError, WalletLocked
@@ -57,6 +60,7 @@ class Wallet:
         self._lock = threading.RLock()  # the session; held briefly, never across scrypt or disk
         self._files = threading.Lock()  # one writer of the wallet's files at a time
         self._session: _Session | None = None
+        self.lock_changed: Event[bool] = Event("wallet_lock_changed")  # True: locked; False: unlocked
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -77,10 +81,12 @@ class Wallet:
 
     def lock(self) -> None:
         with self._lock:
-            if self._session is not None:
-                self._session.keys.clear()
-                self._session = None
+            session, self._session = self._session, None
+            if session is not None:
+                session.keys.clear()
                 log.info("wallet locked")
+        if session is not None:
+            self.lock_changed.emit(True)
 
     # ---- create and import ---------------------------------------------------------------
 
@@ -126,6 +132,7 @@ class Wallet:
                 self._session = _Session(password, seed, {a.address: k for a, (_, k) in zip(accounts, keys)},
                                          self.clock())
             log.info("wallet %s created (%s, %s)", wallet_id, kind, protected_by)
+            self.lock_changed.emit(False)
             return record
 
     def _undo_create(self, written: list[Path], keychain_id: str | None) -> None:
@@ -172,6 +179,7 @@ class Wallet:
         with self._lock:
             self._session = _Session(password, seed, keys, self.clock())
         log.info("wallet %s unlocked", record.id)
+        self.lock_changed.emit(False)
         return record
 
     def _keychain_password(self, record: WalletRecord) -> str:

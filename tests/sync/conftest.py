@@ -49,15 +49,15 @@ class Coordinator:
         spec = {"redundancy": 1, "min_seconds_per_item": 0, **spec}
         return seed_request(self.db, items_n=n, now=self.clock(), **spec).items
 
-    def seed_pictures(self, n: int, *, damaged: int = 0, **spec: Any) -> list[str]:
-        """n items whose assets are real PNG files in the coordinator's storage; the last
-        `damaged` of them stored with other bytes than their SHA-256 says."""
+    def seed_pictures(self, n: int, *, damaged: int = 0, size: tuple[int, int] = (64, 48), **spec: Any) -> list[str]:
+        """n items whose assets are real PNG files (`size` pixels) in the coordinator's storage; the
+        last `damaged` of them stored with other bytes than their SHA-256 says."""
         item_ids = self.seed(n, **spec)
         storage = self.config.storage_dir
         with self.db.write() as conn:
             for index, item_id in enumerate(item_ids):
                 asset_id = conn.execute(select(items.c.asset_id).where(items.c.id == item_id)).scalar_one()
-                ok, png = cv2.imencode(".png", picture(64, 48, seed=index))
+                ok, png = cv2.imencode(".png", picture(*size, seed=index))
                 data = png.tobytes()
                 sha = hashlib.sha256(data).hexdigest()
                 target = storage / sha[:2] / sha

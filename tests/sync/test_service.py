@@ -42,3 +42,33 @@ def test_attached_it_sends_in_the_background_and_renews_open_leases(coordinator:
         assert service.board.status.attention == 1 and "kept" in (service.board.status.last_error or "")
     finally:
         service.close()
+
+
+def test_an_auto_lock_the_syncer_meets_stops_it_and_keeps_the_queue(coordinator: Coordinator, workspace: Workspace,
+                                                                    client: CoordinatorClient, tmp_path) -> None:
+    from app.core.tasks import TaskRunner
+    from app.wallet.sync_link import WalletSyncLink
+    from tests.sync.conftest import CONTRIBUTOR, queue_work
+    from tests.sync.test_engine import _wait_for
+    from tests.unit.wallet.conftest import PASSPHRASE, Clock, make_wallet
+
+    clock = Clock()
+    wallet = make_wallet(tmp_path / "wallet", clock=clock, auto_lock_s=60)
+    wallet.import_private_key(CONTRIBUTOR.key, password=PASSPHRASE)  # left unlocked
+    service, runner = SyncService(workspace, _settings(coordinator.url)), TaskRunner(io_workers=1, cpu_workers=1)
+    link = WalletSyncLink(wallet, service, runner.submit_io)
+    try:
+        link.start()
+        _wait_for(lambda: service.syncer is not None and service.board.status.phase is Phase.online)
+        clock.now += 60  # idle past the auto-lock, and nothing has looked at the wallet since
+        queue_work(coordinator, workspace, client, 2)
+        service.sync_now()  # signing the queue finds the wallet locked: the link stops the syncer
+        _wait_for(lambda: service.syncer is None and "the wallet is locked" in (service.board.status.last_error or ""))
+        assert service.board.status.queued == 2 and workspace.sync.submissions(outcome="sent") == []
+        wallet.unlock(PASSPHRASE)  # signing again: the queue goes out
+        _wait_for(lambda: len(workspace.sync.submissions(outcome="sent")) == 2)
+    finally:
+        link.close()
+        service.close()
+        runner.shutdown()
+

@@ -36,3 +36,21 @@ def test_a_read_only_disk_is_named() -> None:
 
 def test_sync_errors_keep_their_own_words() -> None:
     assert plain_words(OfflineError("cannot reach the coordinator")) == "cannot reach the coordinator"
+
+
+def test_a_download_that_cannot_be_stored_says_why_in_words(tmp_path) -> None:
+    from app.sync.download_errors import DownloadDiskFull, DownloadNotWritable
+    from app.sync.partfile import disk_errors
+
+    words = []
+    for code, kind in ((errno.ENOSPC, DownloadDiskFull), (errno.EDQUOT, DownloadDiskFull),
+                       (errno.EFBIG, DownloadDiskFull), (errno.EROFS, DownloadNotWritable),
+                       (errno.EACCES, DownloadNotWritable)):
+        try:
+            with disk_errors(tmp_path / "a.png", "http://127.0.0.1:1/v1/assets/a"):
+                raise OSError(code, "refused")
+        except kind as exc:
+            words.append(plain_words(exc))
+    assert all(w.startswith("The disk holding the workspace is full: free some space") for w in words[:3])
+    assert words[3].startswith("The workspace is on a read-only disk")
+    assert f"cannot write in {tmp_path}: permission denied" in words[4] and "kept" in words[4]

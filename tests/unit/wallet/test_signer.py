@@ -101,3 +101,14 @@ def test_no_secret_in_debug_logs(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     for secret in ("test test", "junk", "extra words", PASSPHRASE, ANVIL_KEY_0[2:], ANVIL_KEY_0[2:].upper(),
                    "keystore-pass"):
         assert secret not in text
+
+
+def test_it_signs_for_sync_with_the_same_eip191_signature(signer: LocalSigner) -> None:
+    from app.sync.signer import KeySigner, Signer as SyncSigner
+
+    text = "Sign in to the Alaya coordinator.\nNonce: 0123456789abcdef ünïcode"
+    as_sync: SyncSigner = signer  # the sync engine's protocol: an address and sign_text
+    signature = as_sync.sign_text(text)
+    assert signature == signer.sign_message(text) == KeySigner(ANVIL_KEY_0).sign_text(text) == sign_text(
+        text, ANVIL_KEY_0)
+    assert recover_text_signer(text, signature) == as_sync.address == ANVIL_ADDRESSES[0]

@@ -84,6 +84,19 @@ def test_auto_lock_after_idle(tmp_path: Path, clock: Clock) -> None:
         signer.sign_message("too late")
 
 
+def test_each_change_of_the_lock_state_is_told(tmp_path: Path, clock: Clock) -> None:
+    wallet = make_wallet(tmp_path / "w", clock=clock, auto_lock_s=60)
+    told: list[bool] = []
+    wallet.lock_changed.subscribe(told.append)
+    wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)
+    wallet.lock()
+    wallet.lock()  # already locked: nothing to tell
+    wallet.unlock(PASSPHRASE)
+    clock.now += 60
+    assert wallet.locked  # the idle auto-lock is told like a lock by hand
+    assert told == [False, True, False, True]
+
+
 def test_auto_lock_off(tmp_path: Path, clock: Clock) -> None:
     wallet = make_wallet(tmp_path / "w", clock=clock, auto_lock_s=0)
     wallet.create_from_mnemonic(ANVIL_MNEMONIC, password=PASSPHRASE)
