@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.store.records import Task
 from app.store.workspace import Workspace
 from app.sync.client import CoordinatorClient
 from app.sync.submission import new_submission_key, payload_for
@@ -18,15 +19,24 @@ from tests.sync.conftest import lease_locally
 LABELS = Labels.model_validate({"annotations": [{"id": "a0", "label": "car", "shape": {"kind": "tag"}}]})
 
 
-def queue_submissions(ws: Workspace, client: CoordinatorClient, n: int, *, lease_s: int = 7 * 24 * 3600) -> list[str]:
-    """Lease n tasks (the coordinator must hold n open items) and queue one submission for each,
-    in one local transaction; their idempotency keys, in queue order."""
-    tasks = []
+def lease_tasks(ws: Workspace, client: CoordinatorClient, n: int, *, lease_s: int = 7 * 24 * 3600) -> list[Task]:
+    """Lease n tasks (the coordinator must hold n open items), registered in the workspace."""
+    tasks: list[Task] = []
     while len(tasks) < n:
         tasks += lease_locally(ws, client, min(100, n - len(tasks)), duration_s=lease_s)
+    return tasks
+
+
+def queue(ws: Workspace, tasks: list[Task]) -> list[str]:
+    """One submission for each task, queued in one local transaction; their idempotency keys."""
     entries = [(task.id, payload_for(task, LABELS), new_submission_key()) for task in tasks]
     ws.sync.submit_many(entries, author="me")
     return [key for _, _, key in entries]
+
+
+def queue_submissions(ws: Workspace, client: CoordinatorClient, n: int) -> list[str]:
+    """Lease n tasks and queue a submission for each; their keys, in queue order."""
+    return queue(ws, lease_tasks(ws, client, n))
 
 
 @dataclass(frozen=True)
