@@ -55,6 +55,7 @@ def test_1000_submissions_drain_through_cut_connections_and_resume_after_a_black
         coordinator.seed(SUBMISSIONS + 20)
         tasks = lease_tasks(ws, CoordinatorClient(proxy.url, KeySigner(CONTRIBUTOR.key)), SUBMISSIONS + 20)
         queued = queue(ws, tasks[:SUBMISSIONS])
+        setup = proxy.counters().connections
         proxy.set_rates(FaultRates.split_cuts(0.30))
         config = SyncConfig(url=proxy.url, offline_tasks=0, batch_size=10, backoff_base_s=0.05, backoff_cap_s=CAP_S,
                             poll_s=1, timeout_s=2)
@@ -83,7 +84,9 @@ def test_1000_submissions_drain_through_cut_connections_and_resume_after_a_black
             loop.join(30)
         result = agreement(tmp_path / "ws", server_db)
     result.assert_exact(queued)
-    assert cuts.cut_request >= 0.1 * cuts.connections and cuts.cut_after_commit >= 0.1 * cuts.connections, cuts
+    faulty = cuts.connections - setup  # connections made under the 30% rate (seeded: the same draws each run)
+    assert cuts.cut_request + cuts.cut_after_commit >= 0.2 * faulty, cuts
+    assert min(cuts.cut_request, cuts.cut_after_commit) >= 0.05 * faulty, cuts
     assert resumed_s <= CAP_S + SLACK_S, f"sending resumed {resumed_s:.1f} s after the blackhole (cap {CAP_S} s)"
     print(f"\n{SUBMISSIONS} drained in {drained_s:.1f} s through {cuts.connections} connections "
           f"({cuts.cut_request} cut before the request, {cuts.cut_after_commit} after the commit); "
