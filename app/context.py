@@ -10,6 +10,7 @@ from typing import Any
 from app.core.settings import LoadedSettings, load_settings
 from app.core.tasks import TaskRunner
 from app.store.workspace import Workspace
+from app.sync.service import SyncService
 
 
 @dataclass
@@ -17,6 +18,7 @@ class AppContext:
     settings: LoadedSettings
     _workspace: Workspace | None = field(default=None, repr=False)
     _runner: TaskRunner | None = field(default=None, repr=False)
+    _sync: SyncService | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, *, workspace: Path | None = None, overrides: dict[str, Any] | None = None) -> AppContext:
@@ -38,7 +40,17 @@ class AppContext:
             self._runner = TaskRunner()
         return self._runner
 
+    @property
+    def sync(self) -> SyncService:
+        """Sync status and the syncer (started when a wallet attaches); created on first use."""
+        if self._sync is None:
+            self._sync = SyncService(self.workspace, self.settings.settings.sync)
+        return self._sync
+
     def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
         if self._runner is not None:
             self._runner.shutdown()  # pending writes finish first
             self._runner = None

@@ -49,6 +49,8 @@ class TaskListRow:
     width: int | None = None
     height: int | None = None
     priority: int = 0
+    sync_state: str | None = None  # a leased task's: queued, sent, conflicted, late, rejected
+    sync_detail: str | None = None
 
 
 def _live_annotations_of(asset_id: object) -> object:
@@ -91,7 +93,8 @@ class TaskQueries:
         ids = (_filtered(select(_T.c.id), project_id, flt).order_by(_T.c.priority.desc(), _T.c.id)
                .limit(limit).offset(offset).subquery())
         label_count = select(func.count()).where(_live_annotations_of(_T.c.asset_id)).scalar_subquery()
-        stmt = (select(_T.c.id.label("task_id"), _T.c.asset_id, _T.c.state, _T.c.priority,
+        stmt = (select(_T.c.id.label("task_id"), _T.c.asset_id, _T.c.state, _T.c.priority, _T.c.sync_state,
+                       _T.c.sync_detail,
                        _A.c.original_name.label("name"), _A.c.modality, _A.c.sha256, _A.c.path, _A.c.storage,
                        _A.c.width, _A.c.height, label_count.label("label_count"))
                 .select_from(_JOINED.join(ids, ids.c.id == _T.c.id))

@@ -72,7 +72,8 @@ class CoordinatorClient:
             response = self.http.request(method, self.base_url + path, json=json, headers=all_headers,
                                          timeout=self.timeout_s)
         except requests.Timeout:
-            raise OfflineError(f"the coordinator at {self.base_url} did not answer within {self.timeout_s:g} s") from None
+            raise OfflineError(f"the coordinator at {self.base_url} did not answer "
+                               f"within {self.timeout_s:g} s") from None
         except requests.RequestException as exc:
             raise OfflineError(f"cannot reach the coordinator at {self.base_url} ({_reason(exc)})") from None
         self._note_clock(response)
@@ -207,7 +208,8 @@ def parse_reply(response: requests.Response, model: type[M]) -> M:
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        what = "is not valid JSON" if first.get("type") == "json_invalid" else f"does not match the protocol at {where}: {first.get('msg')}"
+        what = ("is not valid JSON" if first.get("type") == "json_invalid"
+                else f"does not match the protocol at {where}: {first.get('msg')}")
         raise BadReplyError(f"the coordinator's reply {what}; nothing was changed") from None
 
 

@@ -3,8 +3,11 @@
 One cycle drains the submission queue and then tops up the leased work. A cycle that fails
 (offline, server trouble) waits a full-jitter backoff (at most `backoff_cap_s`) before the
 next; "Sync now" wakes the loop at once. Every piece of progress is in the workspace
-database, so the process can be killed at any instant and a new one carries on; the
-reliability tests run `alaya sync` (or `Syncer.run_once`) in a child process for that.
+database, so the process can be killed at any instant and a new one carries on.
+
+In a child process (reliability tests): `alaya -w WS sync --once --url URL --keystore K
+--passphrase-fd N`, with ALAYA_SYNC__BACKOFF_BASE_S / ALAYA_SYNC__BACKOFF_CAP_S /
+ALAYA_SYNC__OFFLINE_TASKS for deterministic timing; or `sync_workspace(root, signer, config)`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from pathlib import Path
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.core.errors import AlayaError
@@ -122,7 +126,10 @@ class Syncer:
         stop = stop or self._stop
         while not stop.is_set():
             status = self.run_once()
-            self._wake.wait(self.wait_after(status))
+            wait = self.wait_after(status)
+            if status.phase in (Phase.offline, Phase.error):  # when the loop itself tries again
+                self.board.update(next_retry=datetime.now(timezone.utc) + timedelta(seconds=wait))
+            self._wake.wait(wait)
             self._wake.clear()
 
     def sync_now(self) -> None:
@@ -148,3 +155,18 @@ class Syncer:
         except Exception:  # a bug: logged with its traceback, shown as an error, never silent
             log.exception("the sync loop stopped")
             self.board.update(phase=Phase.error, last_error="sync stopped after an internal error (see the log)")
+
+
+def sync_workspace(root: Path, signer: Signer, config: SyncConfig, *, once: bool = True,
+                   rng: random.Random | None = None) -> SyncStatus:
+    """Open the workspace at `root` and sync it: one cycle, or until SIGTERM/KeyboardInterrupt
+    (a small entry point for child processes; the status of the last cycle)."""
+    with Workspace.open(root) as ws:
+        syncer = Syncer(ws, signer, config, rng=rng)
+        if once:
+            return syncer.run_once()
+        try:
+            syncer.run()
+        except KeyboardInterrupt:
+            pass
+        return syncer.board.status

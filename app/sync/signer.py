@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eth_account import Account
+from eth_keys import keys
 
 from app.core.errors import StorageError, ValidationError
 from app.sync.errors import AuthError
-from app.sync.signing import sign_text
+from app.sync.signing import personal_hash
 
 
 class Signer(Protocol):
@@ -25,18 +26,26 @@ class Signer(Protocol):
 
 
 class KeySigner:
-    """A signer over a private key held in memory (never logged, never shown)."""
+    """A signer over a private key held in memory (never logged, never shown).
+
+    Signs with eth-keys directly (its coincurve backend): the same bytes as eth-account's
+    `sign_message` (a test holds them equal) at less than half the cost, which matters when a
+    queue of thousands is signed on its way out."""
 
     def __init__(self, private_key: Any) -> None:
-        self._key = private_key
-        self._address = Account.from_key(private_key).address
+        account = Account.from_key(private_key)
+        self._key = keys.PrivateKey(bytes(account.key))
+        self._address = account.address
 
     @property
     def address(self) -> str:
         return self._address
 
     def sign_text(self, text: str) -> str:
-        return sign_text(text, self._key)
+        """EIP-191 personal_sign: r ‖ s ‖ v with v = 27 or 28, as "0x" + 130 hex."""
+        signature = self._key.sign_msg_hash(personal_hash(text.encode("utf-8")))
+        return "0x" + (signature.r.to_bytes(32, "big") + signature.s.to_bytes(32, "big")
+                       + bytes([signature.v + 27])).hex()
 
     def __repr__(self) -> str:
         return f"KeySigner({self._address})"

@@ -43,6 +43,7 @@ from app.ui.canvas.view import CanvasView
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.dialogs.shortcut_editor import ShortcutEditor
 from app.ui.edit_ops import EditOps
+from app.ui.lease_heartbeat import LeaseHeartbeat
 from app.ui.operations import import_folder
 from app.ui.panels.annotation_list import AnnotationList
 from app.ui.panels.attributes import AttributeEditor
@@ -51,6 +52,7 @@ from app.ui.panels.label_palette import LabelPalette
 from app.ui.panels.project_switcher import ProjectSwitcher
 from app.ui.panels.task_list import TaskListPanel
 from app.ui.status import StatusBar
+from app.ui.sync_status import SyncStatusWidget
 from app.ui.theme import apply_theme, is_dark
 from app.ui.view_commands import ZOOM_STEP, ViewCommands
 from app.ui.welcome import WelcomePage
@@ -84,6 +86,12 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self.sync_status = SyncStatusWidget(self.bridge, lambda: ctx.runner.submit_io(ctx.sync.sync_now))
+        self.status.addPermanentWidget(self.sync_status)
+        ctx.sync.board.changed.subscribe(self.sync_status.post_status, weak=True)
+        ctx.runner.submit_io(ctx.sync.refresh)
+        self.heartbeat = LeaseHeartbeat(ctx.settings.settings.sync.heartbeat_s, self._open_task_id,
+                                        lambda task_id: ctx.runner.submit_io(ctx.sync.beat, task_id), self)
         self.view = ViewCommands(self.canvas, self.status, ctx.workspace.root)
         self.assist_host = AssistHost(ctx, self.bridge, repaint=self.canvas.viewport().update,
                                       upcoming=self.task_list.rows_after_current, parent=self)
@@ -175,6 +183,9 @@ class MainWindow(QMainWindow):
     @property
     def session(self) -> AssetSession | None:
         return self.opener.session
+
+    def _open_task_id(self) -> int | None:
+        return self.session.task_id if self.session is not None else None
 
     def enabled_state(self) -> dict[str, bool]:
         s = self.session

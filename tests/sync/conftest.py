@@ -119,6 +119,12 @@ def lease_locally(ws: Workspace, client: CoordinatorClient, n: int, duration_s: 
     return tasks
 
 
+def queue_work(coordinator: Coordinator, ws: Workspace, client: CoordinatorClient, n: int) -> list[Task]:
+    """n new items leased, labelled and submitted locally: n submissions in the queue."""
+    coordinator.seed(n)
+    return [label_and_submit(ws, task) for task in lease_locally(ws, client, n)]
+
+
 def label_and_submit(ws: Workspace, task: Task, label: str = "car") -> Task:
     ws.annotations.save(Annotation.new(asset_id=task.asset_id, label=label, shape=Tag(), author="me"),
                         task_id=task.id)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from app.sync.client import CoordinatorClient
 from app.sync.engine import SyncConfig, Syncer
 from app.sync.signer import KeySigner
 from app.sync.status import Phase
-from tests.sync.conftest import CONTRIBUTOR, Coordinator, label_and_submit, lease_locally
+from tests.sync.conftest import CONTRIBUTOR, Coordinator, queue_work
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,9 +32,7 @@ def _syncer(ws: Workspace, signer: KeySigner, url: str, **config: object) -> Syn
 
 def test_a_cycle_sends_the_queue_and_reports_online(coordinator: Coordinator, workspace: Workspace,
                                                     client: CoordinatorClient, signer: KeySigner) -> None:
-    coordinator.seed(3)
-    for task in lease_locally(workspace, client, 3):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 3)
     syncer = _syncer(workspace, signer, coordinator.url)
     seen: list[Phase] = []
     syncer.board.changed.subscribe(lambda status: seen.append(status.phase))
@@ -54,6 +53,13 @@ def test_with_no_network_the_status_says_offline_and_backs_off(workspace: Worksp
     syncer.run_once()
     assert syncer.failures == 2 and syncer.wait_after(syncer.board.status) <= 0.02
     assert "offline" in status.summary()
+    syncer.start()  # the loop announces when it tries again: never more than the cap away
+    try:
+        _wait_for(lambda: syncer.board.status.next_retry is not None)
+        left = (syncer.board.status.next_retry - datetime.now(timezone.utc)).total_seconds()
+        assert left <= syncer.config.backoff_cap_s
+    finally:
+        syncer.stop()
 
 
 def test_the_background_loop_stops_and_sync_now_wakes_it(coordinator: Coordinator, workspace: Workspace,
@@ -103,10 +109,8 @@ def _alaya_sync(tmp_path: Path, url: str, passphrase: str, *extra: str) -> subpr
 
 def test_alaya_sync_once_drains_the_queue_in_a_child_process(coordinator: Coordinator, tmp_path: Path,
                                                              client: CoordinatorClient) -> None:
-    coordinator.seed(4)
     with Workspace.open(tmp_path / "ws") as ws:
-        for task in lease_locally(ws, client, 4):
-            label_and_submit(ws, task)
+        queue_work(coordinator, ws, client, 4)
     done = _alaya_sync(tmp_path, coordinator.url, "right horse")
     assert done.returncode == 0, done.stderr
     assert "online, 0 queued" in done.stderr
@@ -118,3 +122,25 @@ def test_alaya_sync_with_a_wrong_passphrase_says_so(coordinator: Coordinator, tm
     done = _alaya_sync(tmp_path, coordinator.url, "wrong horse")
     assert done.returncode == 8
     assert "wrong passphrase" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_child_process_can_sync_a_workspace_by_its_path(coordinator: Coordinator, tmp_path: Path,
+                                                          client: CoordinatorClient) -> None:
+    from multiprocessing import get_context
+
+    with Workspace.open(tmp_path / "ws") as ws:
+        queue_work(coordinator, ws, client, 2)
+    child = get_context("spawn").Process(target=_child_sync, args=(tmp_path / "ws", coordinator.url))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert len(ws.sync.submissions(outcome="sent")) == 2
+
+
+def _child_sync(root: Path, url: str) -> None:
+    from app.sync.engine import sync_workspace
+
+    status = sync_workspace(root, KeySigner(CONTRIBUTOR.key), SyncConfig(url=url, offline_tasks=0),
+                            rng=random.Random(0))
+    raise SystemExit(0 if status.phase is Phase.online else 1)

@@ -15,7 +15,7 @@ from app.sync.client import CoordinatorClient
 from app.sync.errors import OfflineError, SyncError
 from app.sync.push import Pusher
 from coordinator.tables import submissions
-from tests.sync.conftest import Coordinator, label_and_submit, lease_locally
+from tests.sync.conftest import Coordinator, label_and_submit, lease_locally, queue_work
 from tests.sync.stub import Canned, stub_coordinator
 
 
@@ -31,10 +31,7 @@ def _stored(coordinator: Coordinator) -> int:
 
 def test_a_batch_drains_and_each_task_is_marked_sent(coordinator: Coordinator, workspace: Workspace,
                                                      client: CoordinatorClient) -> None:
-    coordinator.seed(12)
-    tasks = lease_locally(workspace, client, 12)
-    for task in tasks:
-        label_and_submit(workspace, task)
+    tasks = queue_work(coordinator, workspace, client, 12)
     assert workspace.sync.stats().waiting == 12
     report = _pusher(workspace, client, batch=5).drain()
     assert (report.sent, report.error) == (12, None)
@@ -45,9 +42,7 @@ def test_a_batch_drains_and_each_task_is_marked_sent(coordinator: Coordinator, w
 
 def test_a_replay_after_a_lost_answer_is_not_duplicated(coordinator: Coordinator, workspace: Workspace,
                                                         client: CoordinatorClient) -> None:
-    coordinator.seed(3)
-    for task in lease_locally(workspace, client, 3):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 3)
     rows = workspace.sync.due(10)
     _pusher(workspace, client).drain()
     # as if the answers had been lost: the rows wait again, same keys, same bytes
@@ -78,9 +73,7 @@ def test_an_expired_lease_keeps_the_work_and_marks_it_late(coordinator: Coordina
 
 def test_one_request_per_submission_gives_the_same_outcomes(coordinator: Coordinator, workspace: Workspace,
                                                              client: CoordinatorClient) -> None:
-    coordinator.seed(4)
-    for task in lease_locally(workspace, client, 4):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 4)
     report = _pusher(workspace, client, batched=False).drain()
     assert report.sent == 4 and _stored(coordinator) == 4
 
@@ -118,10 +111,8 @@ def test_a_payload_the_server_refuses_is_rejected_with_its_reason(coordinator: C
 
 def test_a_restart_resumes_where_the_last_process_stopped(coordinator: Coordinator, tmp_path: Path,
                                                           client: CoordinatorClient) -> None:
-    coordinator.seed(9)
     with Workspace.open(tmp_path / "ws") as ws:
-        for task in lease_locally(ws, client, 9):
-            label_and_submit(ws, task)
+        queue_work(coordinator, ws, client, 9)
         first = _pusher(ws, client, batch=4)
         assert first.push_once().sent == 4  # then the process "dies"
     with Workspace.open(tmp_path / "ws") as ws:  # a new process: nothing but the database
@@ -133,9 +124,7 @@ def test_a_restart_resumes_where_the_last_process_stopped(coordinator: Coordinat
 
 def test_offline_the_queue_waits_with_a_retry_time(workspace: Workspace, coordinator: Coordinator,
                                                    client: CoordinatorClient) -> None:
-    coordinator.seed(2)
-    for task in lease_locally(workspace, client, 2):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 2)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -153,9 +142,7 @@ def test_offline_the_queue_waits_with_a_retry_time(workspace: Workspace, coordin
 def test_a_broken_server_reply_changes_nothing_but_the_retry_time(canned: Canned, workspace: Workspace,
                                                                   coordinator: Coordinator,
                                                                   client: CoordinatorClient) -> None:
-    coordinator.seed(3)
-    for task in lease_locally(workspace, client, 3):
-        label_and_submit(workspace, task)
+    queue_work(coordinator, workspace, client, 3)
     with stub_coordinator(canned) as url:
         report = _pusher(workspace, CoordinatorClient(url, client.signer)).drain()
     assert isinstance(report.error, SyncError) and report.retrying == 3

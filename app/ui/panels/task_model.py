@@ -27,6 +27,12 @@ ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_COLOURS = {"in_progress": "#3b82f6", "submitted": "#16a34a", "accepted": "#15803d",
                  "rejected": "#dc2626", "skipped": "#9ca3af"}
 _Index = QModelIndex | QPersistentModelIndex
+ATTENTION = ("conflicted", "late", "rejected")  # leased work the coordinator did not take: the user must see it
+
+
+def _state_text(row: TaskListRow) -> str:
+    state = row.state.replace("_", " ")
+    return f"{state} · {row.sync_state}" if row.sync_state else state
 
 
 class TaskTableModel(QAbstractTableModel):
@@ -258,11 +264,15 @@ class TaskTableModel(QAbstractTableModel):
         if r is None:
             return "…" if role == Qt.ItemDataRole.DisplayRole and column == NAME_COLUMN else None
         if role == Qt.ItemDataRole.DisplayRole:
-            return ("", r.name, r.modality, r.state.replace("_", " "), r.label_count)[column]
+            return ("", r.name, r.modality, _state_text(r), r.label_count)[column]
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB_COLUMN:
             return self._thumbnail(r)
         if role == Qt.ItemDataRole.ToolTipRole and column == NAME_COLUMN:
             return f"{r.name}\ntask #{r.task_id}, asset #{r.asset_id}"
+        if role == Qt.ItemDataRole.ToolTipRole and column == STATE_COLUMN and r.sync_detail:
+            return r.sync_detail  # why the coordinator did not take this work; it is kept here
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN and r.sync_state in ATTENTION:
+            return QColor(STATE_COLOURS["rejected"])
         if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN and r.state in STATE_COLOURS:
             return QColor(STATE_COLOURS[r.state])
         if role == Qt.ItemDataRole.TextAlignmentRole and column == LABELS_COLUMN:

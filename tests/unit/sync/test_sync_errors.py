@@ -17,7 +17,8 @@ def _sqlite_error(code: int, text: str) -> sqlite3.OperationalError:
 
 def test_a_full_disk_is_named_and_the_work_is_kept() -> None:
     try:
-        raise StorageError("cannot write to /ws/alaya.sqlite3") from _sqlite_error(sqlite3.SQLITE_FULL, "database or disk is full")
+        raise StorageError("cannot write to /ws/alaya.sqlite3") from _sqlite_error(
+            sqlite3.SQLITE_FULL, "database or disk is full")
     except StorageError as exc:
         words = plain_words(exc)
     assert "disk" in words and "full" in words and "kept" in words
@@ -26,7 +27,8 @@ def test_a_full_disk_is_named_and_the_work_is_kept() -> None:
 
 def test_a_read_only_disk_is_named() -> None:
     try:
-        raise StorageError("cannot write") from _sqlite_error(sqlite3.SQLITE_READONLY, "attempt to write a readonly database")
+        raise StorageError("cannot write") from _sqlite_error(
+            sqlite3.SQLITE_READONLY, "attempt to write a readonly database")
     except StorageError as exc:
         assert "read-only" in plain_words(exc)
     assert "read-only" in plain_words(OSError(errno.EROFS, "Read-only file system"))

@@ -29,6 +29,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("sync_state", sa.String(12), nullable=True))
         batch.add_column(sa.Column("sync_detail", sa.Text(), nullable=True))
         batch.create_check_constraint("sync_state", SYNC_STATES)
+    _restore_priority_index()
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("outcome", sa.String(12), nullable=True))
         batch.add_column(sa.Column("response", sa.JSON(), nullable=True))
@@ -47,11 +48,18 @@ def downgrade() -> None:
         batch.drop_constraint("uq_projects_remote_request_id", type_="unique")
         batch.drop_column("remote_request_id")
     with op.batch_alter_table("outbox") as batch:
-        batch.drop_constraint("ck_outbox_outcome", type_="check")
+        batch.drop_constraint("outcome", type_="check")
         batch.drop_column("signature")
         batch.drop_column("response")
         batch.drop_column("outcome")
     with op.batch_alter_table("tasks") as batch:
-        batch.drop_constraint("ck_tasks_sync_state", type_="check")
+        batch.drop_constraint("sync_state", type_="check")
         batch.drop_column("sync_detail")
         batch.drop_column("sync_state")
+    _restore_priority_index()
+
+
+def _restore_priority_index() -> None:
+    # batch mode rebuilds the table from reflection, which loses the index's DESC (see 0003)
+    op.drop_index("ix_tasks_project_priority", table_name="tasks")
+    op.create_index("ix_tasks_project_priority", "tasks", ["project_id", sa.text("priority DESC"), "id"])
