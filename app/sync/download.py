@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +34,8 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
+_UNSENDABLE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+               requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader)
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,16 @@ def download(session: requests.Session, url: str, dest: Path, *, sha256: str, si
     against what the server announces before the body and against what arrived after it.
     `headers` are sent with the request (Authorization). `progress` is called after every chunk.
     `cancel` is polled between chunks; `timeout` is (connect, read) in seconds, so a stalled
-    server is given up after the read timeout. Raises a `DownloadError` subclass (see
-    `download_errors`) or `ValidationError` for bad arguments; never leaves a file at `dest`
-    that is not the content."""
+    server is given up after the read timeout. It blocks: call it from a worker thread.
+    Raises a `DownloadError` subclass (see `download_errors`; `retryable` says whether calling
+    again can help) or `ValidationError` for bad arguments; never leaves a file at `dest` that
+    is not the content."""
     dest = Path(dest)
     sha256 = _check_arguments(url, dest, sha256, size, chunk_size, timeout)
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled("cancelled before it started", url=url)
     if _already_there(dest, sha256, size):
+        _drop_orphan_sidecar(dest)
         return dest
     with PartFile.opened(dest, sha256, url) as part:
         if size is not None and part.length > size:
@@ -85,7 +91,8 @@ def _check_arguments(url: str, dest: Path, sha256: str, size: int | None, chunk_
         raise ValidationError(f"expected a byte count >= 0 or None, got {size!r}", where="size")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
         raise ValidationError(f"expected a positive byte count, got {chunk_size!r}", where="chunk_size")
-    if len(timeout) != 2 or not all(isinstance(t, (int, float)) and t > 0 for t in timeout):
+    if not isinstance(timeout, (tuple, list)) or len(timeout) != 2 or not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeout):
         raise ValidationError(f"expected (connect, read) seconds > 0, got {timeout!r}", where="timeout")
     if dest.is_dir() or dest.name.endswith((".part", ".part.json")):
         raise ValidationError(f"{dest} is a folder or a download's own partial file", where="dest")
@@ -102,6 +109,15 @@ def _already_there(dest: Path, sha256: str, size: int | None) -> bool:
         return False
 
 
+def _drop_orphan_sidecar(dest: Path) -> None:
+    """A crash between the rename and the sidecar's removal leaves the sidecar alone: remove it
+    (a part beside it may be another download's, which then finds the file already there)."""
+    part = dest.with_name(dest.name + ".part")
+    if not part.exists():
+        with suppress(OSError):
+            dest.with_name(dest.name + ".part.json").unlink()
+
+
 def _transfer(session: requests.Session, url: str, part: PartFile, size: int | None, headers: dict[str, str],
               progress: Callable[[DownloadProgress], None] | None, cancel: CancelFlag | None,
               chunk_size: int, timeout: tuple[float, float]) -> None:
@@ -113,15 +129,16 @@ def _transfer(session: requests.Session, url: str, part: PartFile, size: int | N
             sent["If-Range"] = part.etag
     try:
         response = session.get(url, headers=sent, stream=True, timeout=timeout)
+    except _UNSENDABLE as exc:  # trying again cannot help
+        raise DownloadRefused(f"the request cannot be sent: {exc}", url=url, status=0) from exc
     except requests.RequestException as exc:
         raise DownloadInterrupted(f"could not reach the server: {exc}", url=url) from exc
     with closing(response):
         if response.status_code not in (200, 206):
             _settle_refusal(response, part)
             return
-        # A connection cut inside the header block leaves a header line cut short, which would
-        # read as another ETag, SHA-256 or size: nothing is judged until a body byte proves the
-        # block complete.
+        # A connection cut inside the header block leaves a header line cut short (another ETag,
+        # SHA-256 or size, to a reader): nothing is judged until a body byte proves the block whole.
         first = _read(response, part, None, chunk_size)
         total = _accept(response, part, size, first)
         total = size if total is None else total  # a body of unannounced length is bounded by `size`
@@ -146,45 +163,44 @@ def _accept(response: requests.Response, part: PartFile, size: int | None, first
     url, status = part.url, response.status_code
     if response.headers.get("Content-Encoding", "identity").lower() != "identity":
         raise DownloadRefused("the server compressed the file although asked not to", url=url, status=status)
-    etag = _header(response, "ETag", _ENTITY_TAG, url)
-    announced = _header(response, "X-Content-SHA256", _SHA256, url)
+    length = response.headers.get("Content-Length", "")
     if status == 206:
-        start, total = _content_range(response, url)
-        body = total - start
+        span = _content_range(response)
+        total = span[1] if span else None
     else:
-        length = response.headers.get("Content-Length", "")
-        total = body = int(length) if length.isdigit() else None
-    if not first and body != 0:
+        span, total = None, int(length) if length.isdigit() else None
+    if not first and (status == 206 or total != 0):
         raise DownloadInterrupted(f"the answer ended before its body; the part of {part.length} bytes is kept",
                                   url=url)
+    if status == 206 and span is None:
+        raise DownloadRefused("a partial answer without a valid Content-Range: "
+                              f"{response.headers.get('Content-Range')!r}", url=url, status=206)
+    etag = _header(response, "ETag", _ENTITY_TAG)
     if status == 200 and part.length:
         log.info("%s: the server sent the whole file instead of resuming at %d", url, part.length)
         part.restart()
-    if status == 206:
-        _check_continues(part, etag, start)
-    _check_identity(part, announced, total, size)
+    if span is not None:
+        _check_continues(part, etag, span[0])
+    _check_identity(part, _header(response, "X-Content-SHA256", _SHA256), total, size)
     if etag != part.etag:
-        part.remember(etag)  # durable before the first byte, so the next run can send If-Range
+        part.remember(etag)  # durable before the first byte is appended, so the next run can send If-Range
     return total
 
 
-def _header(response: requests.Response, name: str, form: re.Pattern[str], url: str) -> str | None:
-    value = response.headers.get(name)
-    if value is None:
-        return None
-    if not form.fullmatch(value.strip()):
-        raise DownloadInterrupted(f"the answer's {name} header is cut short or malformed: {value!r}", url=url)
-    return value.strip()
+def _header(response: requests.Response, name: str, form: re.Pattern[str]) -> str | None:
+    """The header's value; None when absent or malformed (the body proved the header block whole,
+    so a malformed value is the server's own, and the final SHA-256 check does not need it)."""
+    value = (response.headers.get(name) or "").strip()
+    return value if form.fullmatch(value) else None
 
 
-def _content_range(response: requests.Response, url: str) -> tuple[int, int]:
-    """(first byte, total size) of a 206; an inconsistent header is a cut one."""
+def _content_range(response: requests.Response) -> tuple[int, int] | None:
+    """(first byte, total size) of a 206; None when missing, malformed or inconsistent."""
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    first, last, total = (int(group) for group in match.groups()) if match else (1, 0, 0)
-    if not first <= last < total:
-        raise DownloadInterrupted("a partial answer without a valid Content-Range (cut short?): "
-                                  f"{response.headers.get('Content-Range')!r}", url=url)
-    return first, total
+    if match is None:
+        return None
+    first, last, total = (int(group) for group in match.groups())
+    return (first, total) if first <= last < total else None
 
 
 def _check_continues(part: PartFile, etag: str | None, start: int) -> None:
@@ -256,7 +272,7 @@ def _stream(response: requests.Response, part: PartFile, chunk: bytes, total: in
         if total is not None and part.length + len(chunk) > total:
             part.discard()
             raise DownloadCorrupt(f"the server sent more than the {total} bytes expected; the "
-                                  "partial file was discarded", url=url)
+                                  "partial file was discarded", url=url, retryable=False)
         part.append(chunk)
         if progress is not None:
             progress(DownloadProgress(part.length, total, part.length - resumed_from, resumed_from))

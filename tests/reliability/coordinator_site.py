@@ -29,6 +29,7 @@ class Site:
     requester: dict[str, str]  # Authorization headers
     contributor: dict[str, str]
     request_id: str
+    db_url: str
 
 
 @contextmanager
@@ -37,7 +38,8 @@ def live_coordinator(folder: Path) -> Iterator[Site]:
     The rate limit is raised: these tests retry fast on purpose."""
     with closing(bound_socket()) as sock:
         where = "127.0.0.1:%d" % sock.getsockname()[1]
-        config = CoordinatorConfig(db_url=f"sqlite:///{folder / 'coordinator.sqlite3'}",
+        db_url = f"sqlite:///{folder / 'coordinator.sqlite3'}"
+        config = CoordinatorConfig(db_url=db_url,
                                    storage_dir=folder / "assets", domain=where, uri=f"http://{where}",
                                    admin_addresses=(ADMIN.address,),
                                    rate_limit=RateLimit(per_second=10_000, burst=10_000))
@@ -48,7 +50,7 @@ def live_coordinator(folder: Path) -> Iterator[Site]:
                                    headers=admin)
             assert granted.status_code == 200, granted.text
             request = create_request(client, requester, redundancy=1, gold_rate=0.0)
-            yield Site(url, sock.getsockname()[1], requester, sign_in(client, CONTRIBUTOR), request["id"])
+            yield Site(url, sock.getsockname()[1], requester, sign_in(client, CONTRIBUTOR), request["id"], db_url)
 
 
 def publish(site: Site, files: list[bytes]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ It forwards each accepted connection to an upstream port and, per connection, ma
 - `CUT_AFTER_COMMIT`: forward the request and cut as soon as the server starts answering (it has
   committed) and before the client gets a byte of the reply;
 - blackhole: for a while, accept and never forward (live connections freeze too), then reset.
+Every forwarded chunk may also wait a random `delay` (latency with jitter).
 A cut is a reset (RST, as when a peer dies) or, with `reset=False`, an orderly close (FIN: a
 truncated body). Faults come from a script (`script()`, the next connections in order) or are
 drawn at the given rates from a seeded RNG, in accept order, so a run can be replayed.
@@ -79,6 +80,7 @@ class Counters:
     cut_response: int = 0
     cut_after_commit: int = 0
     blackholed: int = 0
+    upstream_down: int = 0  # connections closed at once: the server did not accept
     bytes_up: int = 0  # client -> server
     bytes_down: int = 0  # server -> client
 
@@ -92,6 +94,8 @@ class _Connection:
     limit: int | None = None  # the stream offset of the cut, once known
     head: bytes = b""  # the response so far, while its header block is incomplete (`in_body`)
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
+    jitter: random.Random | None = None  # this connection's own draws of the delay
+    faulted: bool = False  # a fault (cut or blackhole) ended it
 
 
 class FaultProxy:
@@ -99,7 +103,7 @@ class FaultProxy:
 
     def __init__(self, upstream_port: int, *, rates: FaultRates = FaultRates(), seed: int = 0,
                  response_offset: tuple[int, int] = (0, 1 << 16), reset: bool = True,
-                 upstream_host: str = _LOOPBACK) -> None:
+                 delay: tuple[float, float] = (0.0, 0.0), upstream_host: str = _LOOPBACK) -> None:
         if upstream_host != _LOOPBACK:
             raise ValueError(f"the fault proxy forwards to {_LOOPBACK} only, not {upstream_host!r}")
         if not 0 < upstream_port < 65536:
@@ -107,7 +111,10 @@ class FaultProxy:
         low, high = response_offset
         if not 0 <= low <= high:
             raise ValueError(f"response_offset is a (low, high) byte range, got {response_offset}")
+        if not 0 <= delay[0] <= delay[1]:
+            raise ValueError(f"delay is a (low, high) range of seconds, got {delay}")
         self.upstream_port, self.rates, self.response_offset, self.reset = upstream_port, rates, (low, high), reset
+        self.delay = delay
         self.cuts: list[tuple[FaultKind, int]] = []
         self._rng = random.Random(seed)
         self._script: deque[Fault] = deque()
@@ -181,7 +188,9 @@ class FaultProxy:
                 return  # closed
             self._count("connections")
             fault = None if self.blackholed() else self.next_fault()
-            self._spawn(self._serve, "fault-proxy-conn", client, fault)
+            with self._lock:  # drawn in accept order too, only when delays are asked for
+                jitter = random.Random(self._rng.getrandbits(64)) if self.delay[1] else None
+            self._spawn(self._serve, "fault-proxy-conn", client, fault, jitter)
 
     def next_fault(self) -> Fault:
         """A scripted fault, else one drawn at the rates (the RNG is used in accept order only)."""
@@ -198,36 +207,54 @@ class FaultProxy:
             draw -= rate
         return Fault(FaultKind.PASS)
 
-    def _serve(self, client: socket.socket, fault: Fault | None) -> None:
-        conn = _Connection(client, fault or Fault(FaultKind.PASS))
+    def _serve(self, client: socket.socket, fault: Fault | None, jitter: random.Random | None) -> None:
+        conn = _Connection(client, fault or Fault(FaultKind.PASS), jitter=jitter)
         try:
             if fault is None:
                 self._hold(conn)
             elif fault.kind is FaultKind.CUT_REQUEST:
                 self._cut_request(conn)
             else:
-                conn.upstream = socket.create_connection((_LOOPBACK, self.upstream_port), timeout=10)
-                self._relay(conn)
+                conn.upstream = self._connect_upstream()
+                if conn.upstream is not None:
+                    self._relay(conn)
         except OSError:
             pass  # a peer went away: nothing left to forward
         finally:
+            if conn.upstream is not None and not conn.faulted:
+                self._count("passed")  # relayed until a side closed (or the proxy stopped)
             conn.selector.close()
             for sock in (conn.client, conn.upstream):
                 if sock is not None:
                     sock.close()
 
+    def _connect_upstream(self) -> socket.socket | None:
+        """The server's side of the connection; None (counted) while the server is down."""
+        try:
+            return socket.create_connection((_LOOPBACK, self.upstream_port), timeout=10)
+        except OSError:
+            self._count("upstream_down")
+            return None
+
     def _hold(self, conn: _Connection) -> None:
         """Blackhole: keep the connection open, say nothing, until the blackhole ends; then reset."""
+        conn.faulted = True
         self._count("blackholed")
         while self.blackholed() and not self._stop.wait(_POLL_S):
             pass
         _cut(conn.client, reset=True)
 
     def _cut_request(self, conn: _Connection) -> None:
-        conn.client.settimeout(10)
-        if conn.client.recv(_BLOCK):  # the request left the client; it never reaches the server
-            self._record(FaultKind.CUT_REQUEST, 0)
-            _cut(conn.client, conn.fault.reset)
+        conn.client.settimeout(_POLL_S)
+        while not self._stop.is_set():
+            try:
+                data = conn.client.recv(_BLOCK)
+            except TimeoutError:
+                continue
+            if data:  # the request left the client; it never reaches the server
+                self._record(FaultKind.CUT_REQUEST, 0)
+                _cut(conn.client, conn.fault.reset)
+            return
 
     def _relay(self, conn: _Connection) -> None:
         assert conn.upstream is not None
@@ -239,8 +266,9 @@ class FaultProxy:
             for key, _ in conn.selector.select(_POLL_S):
                 data = key.fileobj.recv(_BLOCK)  # type: ignore[union-attr]
                 if not data:
-                    self._count("passed")
                     return None
+                if conn.jitter is not None:
+                    time.sleep(conn.jitter.uniform(*self.delay))
                 if key.fileobj is conn.client:
                     conn.upstream.sendall(data)
                     self._count("bytes_up", len(data))
@@ -259,6 +287,7 @@ class FaultProxy:
         head = data[:limit - conn.sent_down]
         conn.client.sendall(head)
         self._count("bytes_down", len(head))
+        conn.faulted = True
         self._record(conn.fault.kind, conn.sent_down + len(head))
         _cut(conn.client, conn.fault.reset)
         return True

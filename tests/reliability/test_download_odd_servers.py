@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from app.sync.download import DownloadProgress, download
-from app.sync.download_errors import DownloadCorrupt
+from app.sync.download_errors import DownloadCorrupt, DownloadRefused
 from app.sync.partfile import PartFile
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
@@ -44,14 +44,14 @@ class Careless(BaseHTTPRequestHandler):
     """Honours `Range: bytes=N-` but never If-Range; `content`, `etag` and `length` set per test."""
 
     protocol_version = "HTTP/1.0"  # the body may end with the connection (no Content-Length)
-    content, etag, length = DATA, '"v1"', True
+    content, etag, length, ranges = DATA, '"v1"', True, True
 
     def do_GET(self) -> None:
         start = int((self.headers.get("Range") or "bytes=0-")[6:].rstrip("-"))
         body = self.content[start:]
         self.send_response(206 if start else 200)
         self.send_header("ETag", self.etag)
-        if start:
+        if start and self.ranges:
             self.send_header("Content-Range", f"bytes {start}-{len(self.content) - 1}/{len(self.content)}")
         if self.length:
             self.send_header("Content-Length", str(len(body)))
@@ -106,3 +106,16 @@ def test_a_body_longer_than_the_size_is_refused(serve: Any, tmp_path: Path) -> N
     with pytest.raises(DownloadCorrupt, match=f"more than the {len(DATA)} bytes expected"):
         download(requests.Session(), url + "/f", dest, sha256=SHA, size=len(DATA))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_etag_is_ignored_and_a_range_without_content_range_refused(serve: Any, tmp_path: Path) -> None:
+    unquoted = serve(type("Unquoted", (Careless,), {"etag": "v1-unquoted"}))
+    _half_part(tmp_path / "a.bin", None)
+    download(requests.Session(), unquoted + "/f", tmp_path / "a.bin", sha256=SHA)
+    assert (tmp_path / "a.bin").read_bytes() == DATA
+    unlabelled = serve(type("Unlabelled", (Careless,), {"ranges": False}))
+    _half_part(tmp_path / "b.bin", '"v1"')
+    with pytest.raises(DownloadRefused, match="without a valid Content-Range") as refused:
+        download(requests.Session(), unlabelled + "/f", tmp_path / "b.bin", sha256=SHA)
+    assert refused.value.status == 206 and not (tmp_path / "b.bin").exists()
+    assert (tmp_path / "b.bin.part").stat().st_size == len(DATA) // 2  # kept: the bytes are not in doubt

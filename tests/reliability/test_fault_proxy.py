@@ -31,6 +31,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return "Thu, 01 Jan 2026 00:00:00 GMT"  # every answer byte-identical, whatever the second
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -114,7 +117,7 @@ def test_cut_after_commit_reaches_the_server_but_not_the_reply(proxy: FaultProxy
 
 def test_blackhole_accepts_and_forwards_nothing_then_recovers(proxy: FaultProxy,
                                                               upstream: tuple[int, list[Any]]) -> None:
-    proxy.blackhole(0.6)
+    proxy.blackhole(1.0)  # long enough for a loaded machine to accept the connection within it
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=0.2) as sock:
         sock.sendall(b"GET /x HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -123,9 +126,29 @@ def test_blackhole_accepts_and_forwards_nothing_then_recovers(proxy: FaultProxy,
         sock.settimeout(5)
         with pytest.raises(ConnectionResetError):
             sock.recv(1)  # reset when the blackhole ends
-    assert time.monotonic() - started >= 0.5
-    assert upstream[1] == [] and proxy.counters().blackholed == 1
+    assert time.monotonic() - started >= 0.9
+    assert upstream[1] == [] and proxy.counters().blackholed == 1, (upstream[1], proxy.counters())
     assert requests.get(proxy.url + "/x", timeout=5).content == BODY
+
+
+def test_delay_slows_each_forwarded_chunk(upstream: tuple[int, list[Any]]) -> None:
+    with FaultProxy(upstream[0], delay=(0.05, 0.1)) as slow:
+        started = time.monotonic()
+        assert requests.get(slow.url + "/x", timeout=5).content == BODY
+        assert time.monotonic() - started >= 0.1  # the request and at least one chunk of the reply
+
+
+def test_a_server_that_is_down_closes_the_connection_and_is_counted() -> None:
+    with FaultProxy(_free_port()) as proxy:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(proxy.url + "/x", timeout=5)
+        assert proxy.counters().upstream_down == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_rates_are_drawn_from_a_seeded_rng(upstream: tuple[int, list[Any]]) -> None:
@@ -156,6 +179,7 @@ def test_response_cuts_fall_in_the_offset_range(upstream: tuple[int, list[Any]])
     lambda: FaultProxy(8000, upstream_host="10.0.0.1"),
     lambda: FaultProxy(0),
     lambda: FaultProxy(8000, response_offset=(10, 5)),
+    lambda: FaultProxy(8000, delay=(0.5, 0.1)),
     lambda: Fault(FaultKind.CUT_RESPONSE, offset=-1),
 ])
 def test_bad_settings_are_refused(make: Any) -> None:
