@@ -1,6 +1,6 @@
 """Disk full while the client writes its store: a file-size limit (`RLIMIT_FSIZE` in a child,
 SIGXFSZ ignored) stops first the labelling (saving, queuing), then the syncing (recording the
-server's answers). Each time: the error is in plain words, the workspace passes
+server's answers, after the server stored them). Each time: the error is in plain words, the workspace passes
 `integrity_check` and holds whole transactions only (a queued submission always has its
 task submitted and its annotation), and once space returns everything is sent: 0 lost,
 0 duplicated. Bound: 120 s (about 15-25 s: two children, a real coordinator on 127.0.0.1).
@@ -23,7 +23,7 @@ from app.sync.engine import SyncConfig, Syncer
 from app.sync.signer import KeySigner
 from app.sync.status import Phase
 from tests.reliability.disk_child import label
-from tests.reliability.sync_site import agreement, integrity, lease_tasks
+from tests.reliability.sync_site import agreement, integrity, lease_tasks, server_rows
 from tests.sync.conftest import CONTRIBUTOR, running_coordinator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,7 @@ def test_a_full_disk_is_reported_harms_nothing_and_sending_resumes(tmp_path: Pat
     (tmp_path / "coordinator").mkdir()
     with running_coordinator(tmp_path / "coordinator") as coordinator:
         coordinator.seed(TASKS)
+        server_db = Path(coordinator.config.db_url.removeprefix("sqlite:///"))
         with Workspace.open(ws_root) as ws:
             lease_tasks(ws, CoordinatorClient(coordinator.url, KeySigner(CONTRIBUTOR.key)), TASKS)
 
@@ -71,6 +72,9 @@ def test_a_full_disk_is_reported_harms_nothing_and_sending_resumes(tmp_path: Pat
         synced = _child(ws_root, coordinator.url, "sync")  # recording the answers hits it
         assert synced["stage"] == "sync" and synced["message"] == FULL, synced
         assert integrity(ws_root / DB_NAME) == ["ok"]
+        with Workspace.open(ws_root) as ws:  # the server stored work whose answers could not be recorded
+            recorded = len(ws.sync.submissions(outcome="sent"))
+        assert len(server_rows(server_db)[0]) > recorded
 
         with Workspace.open(ws_root) as ws:  # space is back: everything goes
             queued = _whole_transactions(ws)
@@ -78,7 +82,7 @@ def test_a_full_disk_is_reported_harms_nothing_and_sending_resumes(tmp_path: Pat
             config = SyncConfig(url=coordinator.url, offline_tasks=0, backoff_base_s=0.01, backoff_cap_s=0.05)
             status = Syncer(ws, KeySigner(CONTRIBUTOR.key), config, pull=False, rng=random.Random(1)).run_once()
             assert (status.phase, status.queued, status.last_error) == (Phase.online, 0, None)
-        result = agreement(ws_root, Path(coordinator.config.db_url.removeprefix("sqlite:///")))
+        result = agreement(ws_root, server_db)
     result.assert_exact(queued)
     print(f"\nlabelling stopped after {labelled['done']} tasks, syncing after {synced['done']} cycles; "
           f"{len(queued)} submissions sent once")
