@@ -70,6 +70,13 @@ def _acknowledged(ws: Workspace) -> set[str]:
     return {row.idempotency_key for row in ws.sync.submissions(outcome="sent")}
 
 
+def _wait_acknowledged(ws: Workspace, count: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(_acknowledged(ws)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} acknowledged within {timeout_s} s"
+        time.sleep(0.01)
+
+
 @pytest.mark.timeout(300)
 def test_sigkilled_coordinator_keeps_every_acknowledged_submission_once(tmp_path: Path) -> None:
     started, rng = time.monotonic(), random.Random(3)
@@ -92,7 +99,10 @@ def test_sigkilled_coordinator_keeps_every_acknowledged_submission_once(tmp_path
             unacknowledged_commits = cut = 0
             try:
                 for _ in range(KILLS):
-                    time.sleep(rng.uniform(0.1, 0.8))  # the client sends all along: the kill falls mid-request
+                    # a few more answers recorded, then a moment: the client is sending all along, so the
+                    # kill falls mid-request; counted in answers, the queue outlasts the kills on any machine
+                    _wait_acknowledged(ws, len(_acknowledged(ws)) + rng.randint(2, 16))
+                    time.sleep(rng.uniform(0.0, 0.15))
                     assert ws.sync.stats().waiting, "the queue drained before the kills were done"
                     seen = len(errors)
                     server.kill()
