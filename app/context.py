@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.settings import LoadedSettings, load_settings
 from app.core.tasks import TaskRunner
 from app.store.workspace import Workspace
-from app.sync.service import SyncService
+
+if TYPE_CHECKING:
+    from app.sync.service import SyncService
 
 
 @dataclass
@@ -44,6 +46,8 @@ class AppContext:
     def sync(self) -> SyncService:
         """Sync status and the syncer (started when a wallet attaches); created on first use."""
         if self._sync is None:
+            from app.sync.service import SyncService  # requests and eth-account: only when used
+
             self._sync = SyncService(self.workspace, self.settings.settings.sync)
         return self._sync
 

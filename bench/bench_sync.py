@@ -3,10 +3,12 @@
 Target (issue 7): >= 500 submissions/s. The coordinator is `coordinator.server` under uvicorn
 in its own process (as in `bench_coordinator`, whose server and seeding this reuses: SQLite,
 rate limit and energy lifted). One contributor leases every item through the API and the
-workspace registers the leases and queues one signed-at-send submission per task (a whole-item
-tag), before the clock starts. Measured: `Pusher.drain()` with batches of 100 through
-/v1/submissions/batch, every answer recorded in the workspace (outcome, task sync state) as in
-real use. Baseline, same run and same server: one request per submission (POST
+workspace registers the leases and queues one submission per task (a whole-item tag), before
+the clock starts; each is signed on its way out, as in real use. Measured: `Pusher.drain()`
+with batches of 100 through /v1/submissions/batch (two on the wire at once), every answer
+recorded in the workspace (outcome, task sync state). Redundancy 3 and one contributor: no item
+completes, so the coordinator's consensus step (moving out of the submission transaction on
+branch `ingest`) does not weigh on a measure of sync. Baseline, same run and same server: one request per submission (POST
 /v1/submissions with its Idempotency-Key), no batching, on a smaller queue (2,000) whose rate
 stands for the whole. Every submission must come back sent.
 """

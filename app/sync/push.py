@@ -19,6 +19,7 @@ is sent again one submission at a time, so one bad item cannot block the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -92,26 +93,29 @@ class Pusher:
         work = self._take(busy=())
         return PushReport() if work is None else self._settle(work, self._transmit(work))
 
-    def drain(self) -> PushReport:
+    def drain(self, *, depth: int = 2) -> PushReport:
         """Rounds until nothing is due, or a round fails (the report carries the error).
 
-        Pipelined: while one batch is on the wire (the server verifying and storing it), the
-        next is read and signed here, so client and server work side by side. A batch in
-        flight holds its assets, so no later submission of the same asset can overtake it."""
+        Pipelined: up to `depth` batches on the wire at once while the next is read and signed
+        here, so client and server work side by side. Rounds are settled in the order they were
+        taken, and a batch in flight holds its assets: no later submission of the same asset
+        can overtake it."""
         total = PushReport()
-        with ThreadPoolExecutor(1, thread_name_prefix="alaya-push") as wire:
-            flying: tuple[_Round, Future[SyncError | None]] | None = None
+        flying: deque[tuple[_Round, Future[SyncError | None]]] = deque()
+        failed = False
+        with ThreadPoolExecutor(depth, thread_name_prefix="alaya-push") as wire:
             while True:
-                work = self._take(busy=[row for row, _ in flying[0].ready] if flying else ())
-                if flying is not None:
-                    report = self._settle(flying[0], flying[1].result())
-                    total.add(report)
-                    if report.error is not None:
-                        break  # `work` was only read and signed: it stays queued as it was
-                if work is None:
-                    break
-                flying = (work, wire.submit(self._transmit, work))
-        return total
+                while not failed and len(flying) < depth:
+                    work = self._take(busy=[row for w, _ in flying for row, _ in w.ready])
+                    if work is None:
+                        break
+                    flying.append((work, wire.submit(self._transmit, work)))
+                if not flying:
+                    return total
+                work, sent = flying.popleft()
+                report = self._settle(work, sent.result())
+                total.add(report)
+                failed = failed or report.error is not None  # the rounds in flight still settle
 
     def _take(self, busy: Sequence[OutboxItem]) -> _Round | None:
         rows = self.store.due(self.batch_size, busy=busy)

@@ -170,3 +170,20 @@ def test_one_asset_s_submissions_go_in_order(coordinator: Coordinator, workspace
     assert workspace.sync.due(10) == [other]  # nor does it overtake `first` in backoff
     report = _pusher(workspace, client).drain()
     assert (report.sent, workspace.sync.stats().waiting) == (1, 2)
+
+
+def test_batches_in_flight_never_let_an_asset_s_later_work_overtake(coordinator: Coordinator,
+                                                                   workspace: Workspace,
+                                                                   client: CoordinatorClient) -> None:
+    coordinator.seed(4)
+    first_task, *others = lease_locally(workspace, client, 4)
+    label_and_submit(workspace, first_task)
+    workspace.tasks.transition(first_task.id, "in_progress")
+    label_and_submit(workspace, first_task, label="person")  # the same lease again: must arrive second
+    for task in others:
+        label_and_submit(workspace, task)
+    report = _pusher(workspace, client, batch=1).drain(depth=3)
+    assert (report.sent, report.conflicted) == (4, 1)
+    first, second = [r for r in workspace.sync.submissions() if r.entity_id == str(first_task.id)]
+    assert (first.outcome, second.outcome) == ("sent", "conflicted")
+    assert second.response["error"] == "already_submitted"
