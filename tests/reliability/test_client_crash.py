@@ -2,7 +2,7 @@
 on 127.0.0.1) is SIGKILLed at random instants, 200 times, while it drains a queue of thousands;
 each kill is followed by a restart from nothing but the workspace file. After the final drain the
 server and the client agree on every submission: 0 lost, 0 duplicated, and the workspace passes
-`PRAGMA integrity_check` after every kill. Bound: 240 s (about 60-90 s on a quiet 2-core machine).
+`PRAGMA integrity_check` after every kill. Bound: 300 s (80-110 s measured on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class Zygote:
             self.proc.wait(10)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_200_sigkills_of_a_syncing_client_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     started = time.monotonic()

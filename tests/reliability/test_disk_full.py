@@ -3,7 +3,7 @@ SIGXFSZ ignored) stops first the labelling (saving, queuing), then the syncing (
 server's answers, after the server stored them). Each time: the error is in plain words, the workspace passes
 `integrity_check` and holds whole transactions only (a queued submission always has its
 task submitted and its annotation), and once space returns everything is sent: 0 lost,
-0 duplicated. Bound: 120 s (about 15-25 s: two children, a real coordinator on 127.0.0.1).
+0 duplicated. Bound: 120 s (6-15 s measured: two children, a real coordinator on 127.0.0.1).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@
   so the rate applies to requests, as in the research run (06-sync-reliability.md, section 3).
 - Then a 60 s blackhole (connections accepted, nothing forwarded): once it lifts, sending
   resumes within one backoff cap (5 s here) plus a round trip's slack.
-Bound: 240 s (120 s drain at most, the 60 s blackhole, set-up); about 100-130 s in practice.
+Bound: 300 s (120 s drain at most, the 60 s blackhole, set-up); 125-155 s measured on a busy
+2-core machine (the drain 55-77 s of it).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float, state: Callable[[
     return time.monotonic() - start
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_1000_submissions_drain_through_cut_connections_and_resume_after_a_blackhole(tmp_path: Path) -> None:
     (tmp_path / "coordinator").mkdir()
