@@ -4,8 +4,8 @@ Three contributors lease, heartbeat, submit, replay, release and wait (the clock
 items of one data request (redundancy 2) per example. Clients 1 and 2 call the coordinator's
 lease and submission services directly (their real functions, a real SQLite database, the
 service's injectable clock); client 0 is the workstation: its leases are registered in a real
-workspace and its heartbeats and submissions go through the real engine (`LeaseKeeper`,
-`Pusher`) over HTTP to the same coordinator, so the engine's reading of each answer is checked
+workspace and its heartbeats, releases and submissions go through the real engine
+(`LeaseKeeper`, `Pusher`) over HTTP to the same coordinator, so the engine's reading of each answer is checked
 too. After every step:
 - never more live holders of an item than it needs (live leases + counted answers <= needed),
   never two live leases of one account on one item, and the database's live leases are
@@ -315,6 +315,17 @@ class LeaseMachine(RuleBasedStateMachine):
         assert beat.mark == mark and ws.tasks.get(held.task_id).sync_state == mark, (beat, want)
         if beat.alive:
             held.expires_at = ws.tasks.get(held.task_id).lease_expires_at
+
+    @precondition(lambda self: self.has((0,), queued=False, state="active"))
+    @rule(data=st.data())
+    def engine_release(self, data: st.DataObject) -> None:
+        """The user gives a task back: the slot reopens, the task is marked, its work stays."""
+        self.env.steps += 1
+        held, ws = self.pick(data, (0,), queued=False, state="active"), self.env.ws
+        assert held.task_id is not None
+        self.env.keeper.release(held.task_id)
+        held.state = "released"
+        assert ws.tasks.get(held.task_id).sync_state == "late"
 
     # -- invariants ------------------------------------------------------------------------------
     @invariant()
