@@ -8,6 +8,7 @@ the port in between); `should_exit` stops it, which runs the app's shutdown (eng
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -62,3 +63,19 @@ class LiveClient(requests.Session):
             kwargs["data"] = kwargs.pop("content")
         kwargs.setdefault("timeout", 30)
         return super().request(method, url, *args, **kwargs)
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[Any], timeout_s: float = 90) -> None:
+    """Until `base` answers /v1/health (a server process started with its output piped)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.communicate()[0] if proc.stdout is not None else ""
+            raise AssertionError(f"the server exited with {proc.returncode}:\n{(output or '')[-3000:]}")
+        try:
+            if requests.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"no answer from {base}/v1/health within {timeout_s} s")

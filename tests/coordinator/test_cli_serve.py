@@ -6,31 +6,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
-from tests.coordinator.live import LiveClient
+from tests.coordinator.live import LiveClient, wait_healthy
 from tests.coordinator.postgres import free_port
 from tests.coordinator.wallets import Wallet, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Wallet.numbered(0)
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[str], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}:\n{proc.communicate()[0][-3000:]}")
-        try:
-            if requests.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"no answer from {base}/v1/health within {timeout_s} s")
 
 
 def test_serve_signs_in_and_stops(db_url: str, tmp_path: Path) -> None:
@@ -40,7 +23,7 @@ def test_serve_signs_in_and_stops(db_url: str, tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, proc)
+        wait_healthy(base, proc)
         with LiveClient(base) as client:
             assert client.get("/openapi.json").json()["info"]["title"] == "Alaya coordinator"
             nonce = client.post("/v1/auth/nonce").json()

@@ -107,12 +107,15 @@ def lease_locally(ws: Workspace, client: CoordinatorClient, n: int, duration_s: 
     """Lease n tasks through the API and register them (without their media: push tests
     need the task and its lease, not the pixels)."""
     response = client.call("POST", "/v1/leases", json={"count": n, "duration_s": duration_s})
-    tasks = []
+    by_request: dict[str, list[tuple[NewAsset, Lease]]] = {}
     for t in parse_reply(response, LeaseOut).tasks:
-        project = ws.sync.project_for_request(t.request_id, "leased")
         asset = NewAsset(sha256=t.asset.sha256, modality="image", storage="managed", path=f"blobs/{t.asset.id}",
                          original_name=f"{t.asset.id}.png", size_bytes=t.asset.size, metadata={})
-        tasks.append(ws.sync.add_leased(project.id, asset, Lease(t.item_id, t.lease_id, t.epoch, t.expires_at)))
+        by_request.setdefault(t.request_id, []).append((asset, Lease(t.item_id, t.lease_id, t.epoch, t.expires_at)))
+    tasks = []
+    for request_id, entries in by_request.items():  # one commit per request, not two per task
+        project = ws.sync.project_for_request(request_id, "leased")
+        tasks += ws.sync.add_leased_many(project.id, entries)
     return tasks
 
 
