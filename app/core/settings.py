@@ -7,22 +7,30 @@ sets it):
 2. the administrator policy's `[defaults]`, which the user may change;
 3. the user settings file, `platformdirs.user_config_dir("alaya")/settings.toml`. It lives
    in the config dir, not the workspace, because the workspace location is itself a setting;
-4. environment: `ALAYA_<SECTION>__<KEY>` (e.g. `ALAYA_INTAKE__COPY_MODE=reference`), and
+4. the workspace settings file, `<workspace>/settings.toml`, read once the workspace path is
+   known from the other layers. It may set only the sections that belong to a workspace
+   (`settings_files.WORKSPACE_SECTIONS`: `[wallet]`, `[sync]`), so each workspace keeps its
+   own chain and coordinator; any other key in it is an error naming the file and key;
+5. environment: `ALAYA_<SECTION>__<KEY>` (e.g. `ALAYA_INTAKE__COPY_MODE=reference`), and
    `ALAYA_HOME` for `workspace.path`. An empty value means "unset" for optional keys;
-5. the command line: `--workspace`, and other values by dotted key;
-6. the administrator policy's `[locked]`: always wins. The policy is the site file
+6. the command line: `--workspace`, and other values by dotted key;
+7. the administrator policy's `[locked]`: always wins. The policy is the site file
    (`/etc/xdg/alaya/policy.toml` on Linux) if present, else `ALAYA_POLICY_FILE`; see
    `settings_policy` for why the site file cannot be overridden.
 
 The workspace defaults to `platformdirs.user_data_dir("alaya")/workspace`.
 
 A locked key cannot be changed. `update()` and a conflicting command-line value raise
-`LockedSettingError`; a conflicting user-file or environment value is ignored with a
+`LockedSettingError`; a conflicting user-file, workspace-file or environment value is ignored with a
 notice, because refusing to start over a stale file or a login script the user may not
 control would help no one. Unknown keys are errors in the user file (a typo must not pass
-silently) and in a policy's `[locked]` (a lock that cannot be enforced must not look
+silently), in the workspace file, and in a policy's `[locked]` (a lock that cannot be enforced must not look
 enforced); they are notices in the environment, which other programs share, and in a
 policy's `[defaults]`.
+
+`update(key, value, scope=...)` changes the user layer (default) or the workspace layer;
+`save_user_settings` and `save_workspace_settings` write each file atomically. The workspace
+layer stays the one of the workspace loaded: a changed `workspace.path` applies at the next load.
 
 pydantic-settings is not used: its sources expose neither per-key provenance nor locks,
 and it reads `os.environ` itself, where this loader takes an explicit mapping.
@@ -32,18 +40,25 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import NoneType
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import platformdirs
 import pydantic
 
 from app.core.errors import LockedSettingError, ValidationError
+from app.core.settings_files import (
+    WORKSPACE_SECTIONS,
+    check_workspace_key,
+    keep_migrated_original,
+    read_settings_file,
+    workspace_settings_file,
+    write_settings_file,
+)
 from app.core.settings_policy import Policy, find_policy_file, read_policy
 from app.core.settings_schema import (
     SCHEMA_VERSION,
@@ -59,21 +74,21 @@ from app.core.settings_schema import (
     accepts,
     check_key,
     default_workspace,
-    migrate,
     nest,
     setting_keys,
     validate_value,
 )
-from app.core.settings_toml import dumps, read_toml, write_atomic
 
 __all__ = [
     "SCHEMA_VERSION",
+    "WORKSPACE_SECTIONS",
     "GeneralSettings",
     "HistorySettings",
     "IntakeSettings",
     "LoadedSettings",
     "Origin",
     "Policy",
+    "Scope",
     "PrelabelSettings",
     "Settings",
     "Source",
@@ -85,13 +100,16 @@ __all__ = [
     "default_workspace",
     "load_settings",
     "save_user_settings",
+    "save_workspace_settings",
     "setting_keys",
+    "workspace_settings_file",
 ]
 
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "ALAYA_"
 HOME_ENV = "ALAYA_HOME"
+Scope: TypeAlias = Literal["user", "workspace"]  # which file `update()` changes
 
 
 def default_user_file() -> Path:
@@ -107,6 +125,7 @@ class Source(StrEnum):
     DEFAULT = "default"
     POLICY_DEFAULT = "policy-default"
     USER = "user"
+    WORKSPACE = "workspace"
     ENV = "env"
     CLI = "cli"
     POLICY = "policy"
@@ -123,6 +142,8 @@ class _Layer:
     source: Source
     values: Mapping[str, Any] = field(default_factory=dict)  # dotted key -> validated value
     where: Mapping[str, str] = field(default_factory=dict)
+    path: Path | None = None  # the file a user or workspace layer is saved to
+    migrated_from: int | None = None  # that file's older schema version, if it was migrated
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,7 @@ class LoadedSettings:
     user_file: Path
     notices: tuple[str, ...]  # ignored values and unknown variables, for the log and the UI
     migrated_from: int | None = None
+    workspace_file: Path | None = None  # <workspace>/settings.toml of the workspace loaded
     _layers: tuple[_Layer, ...] = field(default=(), repr=False)
     _load_notices: tuple[str, ...] = field(default=(), repr=False)
 
@@ -157,34 +179,42 @@ class LoadedSettings:
     @property
     def user_values(self) -> Mapping[str, Any]:
         """What the user file holds (and `save_user_settings` writes), not the effective values."""
-        return dict(self._user_layer().values)
+        return dict(self._layer(Source.USER).values)
 
-    def update(self, key: str, value: Any) -> LoadedSettings:
-        """A copy with `key` set in the user layer; env and command line still take precedence."""
-        if self.is_locked(key) and self.policy:
-            raise LockedSettingError(self.policy.explain(key))
+    @property
+    def workspace_values(self) -> Mapping[str, Any]:
+        """What the workspace file holds (and `save_workspace_settings` writes)."""
+        return dict(self._layer(Source.WORKSPACE).values)
+
+    def update(self, key: str, value: Any, *, scope: Scope = "user") -> LoadedSettings:
+        """A copy with `key` set in the user or workspace layer; the layers above still win."""
+        layer = self._scoped_layer(key, scope)
         value = validate_value(key, value)
-        user = self._user_layer()
-        where = {**user.where, key: str(self.user_file)}
-        layer = replace(user, values={**user.values, key: value}, where=where)
-        return self._with_user_layer(layer)
+        where = {**layer.where, key: str(layer.path)}
+        return self._with_layer(replace(layer, values={**layer.values, key: value}, where=where))
 
-    def reset(self, key: str) -> LoadedSettings:
-        """A copy without the user's value for `key`, so the layers below apply again."""
+    def reset(self, key: str, *, scope: Scope = "user") -> LoadedSettings:
+        """A copy without that layer's value for `key`, so the layers below apply again."""
+        layer = self._scoped_layer(key, scope)
+        values = {k: v for k, v in layer.values.items() if k != key}
+        return self._with_layer(replace(layer, values=values))
+
+    def _scoped_layer(self, key: str, scope: Scope) -> _Layer:
         if self.is_locked(key) and self.policy:
             raise LockedSettingError(self.policy.explain(key))
-        user = self._user_layer()
-        values = {k: v for k, v in user.values.items() if k != key}
-        return self._with_user_layer(replace(user, values=values))
+        if scope == "workspace":
+            check_workspace_key(key, where=str(self.workspace_file or "workspace settings"))
+            return self._layer(Source.WORKSPACE)
+        if scope != "user":
+            raise ValueError(f"unknown settings scope {scope!r}")
+        return self._layer(Source.USER)
 
-    def _user_layer(self) -> _Layer:
-        return next(layer for layer in self._layers if layer.source is Source.USER)
+    def _layer(self, source: Source) -> _Layer:
+        return next((layer for layer in self._layers if layer.source is source), _Layer(source))
 
-    def _with_user_layer(self, user: _Layer) -> LoadedSettings:
-        layers = tuple(user if layer.source is Source.USER else layer for layer in self._layers)
-        return _assemble(
-            layers, self.policy, self.user_file, self.migrated_from, self._load_notices
-        )
+    def _with_layer(self, changed: _Layer) -> LoadedSettings:
+        layers = tuple(changed if layer.source is changed.source else layer for layer in self._layers)
+        return _assemble(layers, self.policy, self.user_file, self._load_notices)
 
 
 def load_settings(
@@ -210,7 +240,7 @@ def load_settings(
         policy_file, notice = find_policy_file(env)
         notices += [notice] if notice else []
     policy = _validated_policy(read_policy(policy_file), notices) if policy_file else None
-    user, migrated_from = _read_user_file(user_file)
+    user = _file_layer(Source.USER, user_file, what="settings file")
     cli = _cli_layer(workspace, overrides or {})
     for key, value in cli.values.items():
         if policy and key in policy.locked and value != policy.locked[key]:
@@ -219,8 +249,11 @@ def load_settings(
     if policy:
         where = dict.fromkeys(policy.defaults, str(policy.path))
         defaults = _Layer(Source.POLICY_DEFAULT, policy.defaults, where)
-    layers = (defaults, user, _env_layer(env, notices), cli)
-    loaded = _assemble(layers, policy, user_file, migrated_from, tuple(notices))
+    env_layer = _env_layer(env, notices)
+    ws_file = workspace_settings_file(_workspace_path((defaults, user, env_layer, cli), policy))
+    ws = _file_layer(Source.WORKSPACE, ws_file, what="workspace settings file")
+    layers = (defaults, user, ws, env_layer, cli)
+    loaded = _assemble(layers, policy, user_file, tuple(notices))
     for notice in loaded.notices:
         log.warning("settings: %s", notice)
     return loaded
@@ -233,17 +266,26 @@ def save_user_settings(loaded: LoadedSettings, path: Path | None = None) -> Path
     older Alaya versions cannot read the new layout. Unset optional keys (None) are omitted:
     TOML has no null.
     """
-    target = loaded.user_file if path is None else path
-    if loaded.migrated_from is not None and target == loaded.user_file and target.exists():
-        backup = target.with_name(f"{target.name}.v{loaded.migrated_from}.bak")
-        if not backup.exists():
-            shutil.copy2(target, backup)
-    values = loaded.user_values
-    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-    present = {key: values[key] for key in setting_keys() if values.get(key) is not None}
-    data.update(nest(present))
     header = "Alaya Workstation settings. Alaya rewrites this file; comments are not kept."
-    write_atomic(target, dumps(data, header=header))
+    return _save_layer(loaded._layer(Source.USER), path, header)
+
+
+def save_workspace_settings(loaded: LoadedSettings, path: Path | None = None) -> Path:
+    """Write the workspace layer to `<workspace>/settings.toml` atomically, like the user file."""
+    header = (
+        "Alaya Workstation settings of this workspace ([wallet], [sync]); they override the\n"
+        "user's settings. Alaya rewrites this file; comments are not kept."
+    )
+    return _save_layer(loaded._layer(Source.WORKSPACE), path, header)
+
+
+def _save_layer(layer: _Layer, path: Path | None, header: str) -> Path:
+    target = layer.path if path is None else path
+    if target is None:
+        raise ValueError(f"no file to save the {layer.source} settings to")
+    if target == layer.path:
+        keep_migrated_original(target, layer.migrated_from)
+    write_settings_file(target, layer.values, header=header)
     return target
 
 
@@ -262,22 +304,22 @@ def _validated_policy(policy: Policy, notices: list[str]) -> Policy:
     return replace(policy, locked=locked, defaults=defaults)
 
 
-def _read_user_file(path: Path) -> tuple[_Layer, int | None]:
-    data = read_toml(path, what="settings file", missing_ok=True)
-    if data is None:
-        return _Layer(Source.USER), None
-    data, version = migrate(data, where=str(path))
-    values = {}
-    for section, table in data.items():
-        if not isinstance(table, Mapping):
-            if section in {key.split(".")[0] for key in setting_keys()}:
-                raise ValidationError(f"must be a table [{section}]", where=f"{path}: {section}")
-            check_key(section, where=str(path))  # a stray top-level key: unknown, with a hint
-        for name, value in table.items():
-            key = f"{section}.{name}"
-            values[key] = validate_value(key, value, where=str(path))
-    layer = _Layer(Source.USER, values, dict.fromkeys(values, str(path)))
-    return layer, (version if version < SCHEMA_VERSION else None)
+def _file_layer(source: Source, path: Path, *, what: str) -> _Layer:
+    read = read_settings_file(path, what=what, workspace_only=source is Source.WORKSPACE)
+    if read is None:
+        return _Layer(source, path=path)
+    values, migrated_from = read
+    return _Layer(source, values, dict.fromkeys(values, str(path)), path, migrated_from)
+
+
+def _workspace_path(layers: tuple[_Layer, ...], policy: Policy | None) -> Path:
+    """The workspace the layers below the workspace file select (a lock wins, as in `_assemble`)."""
+    if policy and "workspace.path" in policy.locked:
+        return Path(policy.locked["workspace.path"])
+    for layer in reversed(layers):
+        if "workspace.path" in layer.values:
+            return Path(layer.values["workspace.path"])
+    return default_workspace()
 
 
 def _env_layer(env: Mapping[str, str], notices: list[str]) -> _Layer:
@@ -327,7 +369,6 @@ def _assemble(
     layers: tuple[_Layer, ...],
     policy: Policy | None,
     user_file: Path,
-    migrated_from: int | None,
     load_notices: tuple[str, ...],
 ) -> LoadedSettings:
     effective: dict[str, Any] = {}
@@ -352,6 +393,11 @@ def _assemble(
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"])
         raise ValidationError(error["msg"], where=key) from None
+    user = next((layer for layer in layers if layer.source is Source.USER), None)
+    workspace = next((layer for layer in layers if layer.source is Source.WORKSPACE), None)
     return LoadedSettings(
-        settings, origins, policy, user_file, tuple(notices), migrated_from, layers, load_notices
+        settings, origins, policy, user_file, tuple(notices),
+        migrated_from=user.migrated_from if user else None,
+        workspace_file=workspace.path if workspace else None,
+        _layers=layers, _load_notices=load_notices,
     )
