@@ -6,6 +6,8 @@ for automation, from a file descriptor (`--passphrase-fd 3 3<file`), first line 
 The recovery phrase of a new wallet is printed once, then the user types back a few of its
 words. With a real OS keychain (and no `--passphrase-fd`/`--ask-passphrase`) the wallet
 password is generated and kept there; otherwise the user sets a passphrase.
+`alaya wallet chain [NAME]` shows or switches the chain of this workspace: it is written to
+`<workspace>/settings.toml`, so other workspaces keep theirs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from app.core.errors import ValidationError
-from app.wallet.chains import get_chain
+from app.core.settings import LoadedSettings, Source, save_workspace_settings
+from app.wallet.chains import Chain, get_chain, load_chains
 from app.wallet.keys import check_confirmation, confirmation_positions, new_mnemonic
 from app.wallet.wallet import Wallet, check_passphrase
 
@@ -155,6 +158,48 @@ def lock(ctx: typer.Context, passphrase_fd: PassphraseFd = None) -> None:
     finally:
         wallet.lock()
     typer.echo("the wallet is locked: its password left the OS keychain; your passphrase unlocks it from now on")
+
+
+@wallet_cli.command("chain")
+def chain(ctx: typer.Context,
+          name: Annotated[Optional[str], typer.Argument(help="Switch this workspace to this chain.")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Show this workspace's chain and the chains known; with NAME, switch this workspace to it."""
+    from app.cli import _ctx  # as in _wallet; no wallet is needed to choose a chain
+
+    app_ctx = _ctx(ctx)
+    if name is None:
+        _print_chains(app_ctx.settings, load_chains(), as_json=as_json)
+        return
+    target = get_chain(name)  # an unknown name is refused with the list of known chains
+    updated = app_ctx.settings.update("wallet.chain", target.key, scope="workspace")  # a lock says why
+    path = save_workspace_settings(updated)
+    app_ctx.settings = updated
+    typer.echo(f"this workspace now uses {target.name} ({target.key}, chain id {target.chain_id}); saved in {path}")
+    origin = updated.origin("wallet.chain")
+    if origin.source is not Source.WORKSPACE:  # the environment or the command line still win
+        typer.echo(f"note: {origin.where} sets the chain to {updated.get('wallet.chain')} while it is set", err=True)
+
+
+_ORIGIN_WORDS = {Source.DEFAULT: "the built-in default", Source.POLICY_DEFAULT: "the administrator's default in",
+                 Source.USER: "your settings file", Source.WORKSPACE: "this workspace's settings file",
+                 Source.ENV: "the environment variable", Source.CLI: "the", Source.POLICY: "locked by"}
+
+
+def _print_chains(loaded: LoadedSettings, chains: dict[str, Chain], *, as_json: bool) -> None:
+    current, origin = loaded.get("wallet.chain"), loaded.origin("wallet.chain")
+    if as_json:
+        rows = [{"key": c.key, "chain_id": c.chain_id, "name": c.name, "testnet": c.testnet} for c in chains.values()]
+        typer.echo(json.dumps({"chain": current, "source": str(origin.source), "where": origin.where,
+                               "locked": loaded.is_locked("wallet.chain"), "chains": rows}, indent=2))
+        return
+    where = "" if origin.source is Source.DEFAULT else f" {origin.where}"
+    typer.echo(f"chain: {current} (from {_ORIGIN_WORDS[origin.source]}{where})")
+    if loaded.is_locked("wallet.chain"):
+        typer.echo(f"  {loaded.lock_reason('wallet.chain')}")
+    for c in chains.values():
+        typer.echo(f"{'*' if c.key == current else ' '} {c.key:<18} {c.chain_id:>8}  {c.name}"
+                   f"{'  (testnet)' if c.testnet else ''}")
 
 
 @accounts_cli.callback(invoke_without_command=True)
