@@ -124,3 +124,24 @@ def test_the_pre_labeling_page_picks_model_checkpoint_device_and_tolerance(qtbot
     saved = tomllib.loads(loaded.user_file.read_text(encoding="utf-8"))
     assert saved["prelabel"] == {"model": "sam", "checkpoint": str(weights), "device": "cpu",
                                  "polygon_tolerance": 1.25}
+
+
+def test_a_value_the_workspace_sets_is_noted_and_saved_in_the_workspace_file(qtbot, tmp_path: Path) -> None:
+    ws_file = tmp_path / "ws" / "settings.toml"
+    ws_file.parent.mkdir()
+    ws_file.write_text('[wallet]\nchain = "local"\n', encoding="utf-8")
+    loaded = load_settings(workspace=tmp_path / "ws", env={}, user_file=tmp_path / "cfg" / "settings.toml",
+                           policy_file=False)
+    dialog = SettingsDialog(loaded)
+    qtbot.addWidget(dialog)
+    note = next(label for label in dialog.findChildren(QLabel) if label.text() == "this workspace")
+    assert str(ws_file) in note.toolTip()
+    dialog.editor("wallet.chain").widget.setText("bsc")
+    dialog.editor("wallet.auto_lock_minutes").widget.setValue(5)  # not set by the workspace: user file
+    dialog.apply_and_accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert tomllib.loads(ws_file.read_text(encoding="utf-8"))["wallet"] == {"chain": "bsc"}
+    assert tomllib.loads(loaded.user_file.read_text(encoding="utf-8"))["wallet"] == {"auto_lock_minutes": 5}
+    new = dialog.result_settings
+    assert new is not None and new.get("wallet.chain") == "bsc"
+    assert new.origin("wallet.chain").source is Source.WORKSPACE

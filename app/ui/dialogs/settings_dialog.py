@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import AlayaError, LockedSettingError, ValidationError
-from app.core.settings import LoadedSettings, Source, save_user_settings
+from app.core.settings import LoadedSettings, Scope, Source, save_user_settings, save_workspace_settings
 from app.core.settings_schema import field_info, setting_keys
 from app.ui.dialogs._setting_editors import SettingEditor, editor_for
 
@@ -164,6 +164,11 @@ class SettingsDialog(QDialog):
             note.setObjectName(f"lock-{key}")
             return note
         origin = self.loaded.origin(key)
+        if origin.source is Source.WORKSPACE:
+            note = QLabel("this workspace")
+            note.setProperty("role", "caption")
+            note.setToolTip(f"This workspace's own value, kept in {origin.where}; a change is saved there.")
+            return note
         if origin.source in (Source.ENV, Source.CLI):
             note = QLabel(f"set by {origin.where}")
             note.setProperty("role", "caption")
@@ -175,16 +180,21 @@ class SettingsDialog(QDialog):
     # -- applying ------------------------------------------------------------------------
 
     def apply_and_accept(self) -> None:
-        """Validate every changed value, save the user file, and close; or show the errors."""
+        """Validate every changed value, save the user file (and the workspace file for values the
+        workspace sets), and close; or show the errors."""
         self._show_dialog_error(None)
         updated, first_bad = self.loaded, None
+        scopes: set[Scope] = set()
         for row in self._rows.values():
             self._show_row_error(row, None)
             value = row.editor.value()
             if self.loaded.is_locked(row.key) or value == row.initial:
                 continue
+            # A value this workspace sets is changed there: in the user file it would stay hidden.
+            scope: Scope = "workspace" if self.loaded.origin(row.key).source is Source.WORKSPACE else "user"
             try:
-                updated = updated.update(row.key, value)
+                updated = updated.update(row.key, value, scope=scope)
+                scopes.add(scope)
             except (ValidationError, LockedSettingError) as exc:
                 self._show_row_error(row, _without_key(str(exc), row.key))
                 first_bad = first_bad or row
@@ -192,9 +202,12 @@ class SettingsDialog(QDialog):
             self._sections.setCurrentRow(first_bad.page)
             first_bad.editor.widget.setFocus()
             return
-        if updated is not self.loaded:
+        if scopes:
             try:
-                save_user_settings(updated, self._save_path)
+                if "workspace" in scopes:
+                    save_workspace_settings(updated)
+                if "user" in scopes:
+                    save_user_settings(updated, self._save_path)
             except AlayaError as exc:
                 self._show_dialog_error(f"Settings were not saved: {exc}")
                 return
