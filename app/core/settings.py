@@ -7,10 +7,9 @@ sets it):
 2. the administrator policy's `[defaults]`, which the user may change;
 3. the user settings file, `platformdirs.user_config_dir("alaya")/settings.toml`. It lives
    in the config dir, not the workspace, because the workspace location is itself a setting;
-4. the workspace settings file, `<workspace>/settings.toml`, read once the workspace path is
-   known from the other layers. It may set only the sections that belong to a workspace
-   (`settings_files.WORKSPACE_SECTIONS`: `[wallet]`, `[sync]`), so each workspace keeps its
-   own chain and coordinator; any other key in it is an error naming the file and key;
+4. the workspace settings file, `<workspace>/settings.toml`, read once the other layers
+   give the workspace path. It may set only `[wallet]` and `[sync]` (`WORKSPACE_SECTIONS`),
+   so each workspace keeps its own chain and coordinator;
 5. environment: `ALAYA_<SECTION>__<KEY>` (e.g. `ALAYA_INTAKE__COPY_MODE=reference`), and
    `ALAYA_HOME` for `workspace.path`. An empty value means "unset" for optional keys;
 6. the command line: `--workspace`, and other values by dotted key;
@@ -21,16 +20,16 @@ sets it):
 The workspace defaults to `platformdirs.user_data_dir("alaya")/workspace`.
 
 A locked key cannot be changed. `update()` and a conflicting command-line value raise
-`LockedSettingError`; a conflicting user-file, workspace-file or environment value is ignored with a
-notice, because refusing to start over a stale file or a login script the user may not
-control would help no one. Unknown keys are errors in the user file (a typo must not pass
-silently), in the workspace file, and in a policy's `[locked]` (a lock that cannot be enforced must not look
-enforced); they are notices in the environment, which other programs share, and in a
-policy's `[defaults]`.
+`LockedSettingError`; a conflicting value in a settings file or the environment is ignored
+with a notice, because refusing to start over a stale file or a login script the user may
+not control would help no one. Unknown keys (and, in the workspace file, per-user keys) are
+errors in the settings files (a typo must not pass silently) and in a policy's `[locked]`
+(a lock that cannot be enforced must not look enforced); they are notices in the
+environment, which other programs share, and in a policy's `[defaults]`.
 
-`update(key, value, scope=...)` changes the user layer (default) or the workspace layer;
-`save_user_settings` and `save_workspace_settings` write each file atomically. The workspace
-layer stays the one of the workspace loaded: a changed `workspace.path` applies at the next load.
+`update(key, value, scope="user"|"workspace")` changes one file's layer; `save_user_settings`
+and `save_workspace_settings` write it atomically. The workspace layer stays that of the
+workspace loaded: a changed `workspace.path` applies at the next load.
 
 pydantic-settings is not used: its sources expose neither per-key provenance nor locks,
 and it reads `os.environ` itself, where this loader takes an explicit mapping.
@@ -305,6 +304,9 @@ def _validated_policy(policy: Policy, notices: list[str]) -> Policy:
 
 
 def _file_layer(source: Source, path: Path, *, what: str) -> _Layer:
+    # A workspace that is no folder (yet) has no settings; opening it reports what is wrong.
+    if source is Source.WORKSPACE and not path.parent.is_dir():
+        return _Layer(source, path=path)
     read = read_settings_file(path, what=what, workspace_only=source is Source.WORKSPACE)
     if read is None:
         return _Layer(source, path=path)

@@ -64,6 +64,12 @@ def test_the_workspace_comes_from_the_layers_below_it(tmp_path: Path) -> None:
     assert load(tmp_path, None).settings.wallet.chain == "arbitrum-sepolia"  # from-user has no file
 
 
+def test_a_workspace_that_is_no_folder_has_no_workspace_settings(tmp_path: Path) -> None:
+    not_a_folder = write(tmp_path / "a-file", "not a workspace")
+    assert load(tmp_path, not_a_folder).settings.wallet.chain == "arbitrum-sepolia"  # Workspace.open says why
+    assert load(tmp_path, tmp_path / "not-yet").workspace_file == tmp_path / "not-yet" / "settings.toml"
+
+
 def test_precedence_user_workspace_env_cli_locked(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     write(tmp_path / "config" / "settings.toml", '[wallet]\nchain = "polygon"\nauto_lock_minutes = 3\n')
