@@ -55,6 +55,7 @@ from app.core.settings_files import (
     check_workspace_key,
     keep_migrated_original,
     read_settings_file,
+    selected_workspace,
     workspace_settings_file,
     write_settings_file,
 )
@@ -249,7 +250,8 @@ def load_settings(
         where = dict.fromkeys(policy.defaults, str(policy.path))
         defaults = _Layer(Source.POLICY_DEFAULT, policy.defaults, where)
     env_layer = _env_layer(env, notices)
-    ws_file = workspace_settings_file(_workspace_path((defaults, user, env_layer, cli), policy))
+    below = [layer.values for layer in (defaults, user, env_layer, cli)]
+    ws_file = workspace_settings_file(selected_workspace(below, policy.locked if policy else {}))
     ws = _file_layer(Source.WORKSPACE, ws_file, what="workspace settings file")
     layers = (defaults, user, ws, env_layer, cli)
     loaded = _assemble(layers, policy, user_file, tuple(notices))
@@ -312,16 +314,6 @@ def _file_layer(source: Source, path: Path, *, what: str) -> _Layer:
         return _Layer(source, path=path)
     values, migrated_from = read
     return _Layer(source, values, dict.fromkeys(values, str(path)), path, migrated_from)
-
-
-def _workspace_path(layers: tuple[_Layer, ...], policy: Policy | None) -> Path:
-    """The workspace the layers below the workspace file select (a lock wins, as in `_assemble`)."""
-    if policy and "workspace.path" in policy.locked:
-        return Path(policy.locked["workspace.path"])
-    for layer in reversed(layers):
-        if "workspace.path" in layer.values:
-            return Path(layer.values["workspace.path"])
-    return default_workspace()
 
 
 def _env_layer(env: Mapping[str, str], notices: list[str]) -> _Layer:

@@ -9,7 +9,7 @@ itself, which must be known before the workspace file can be found) stays per us
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from app.core.errors import ValidationError
 from app.core.settings_schema import (
     SCHEMA_VERSION,
     check_key,
+    default_workspace,
     migrate,
     nest,
     setting_keys,
@@ -31,6 +32,15 @@ WORKSPACE_FILE_NAME = "settings.toml"
 
 def workspace_settings_file(workspace: Path) -> Path:
     return Path(workspace) / WORKSPACE_FILE_NAME
+
+
+def selected_workspace(layers: Sequence[Mapping[str, Any]], locked: Mapping[str, Any]) -> Path:
+    """The workspace that the layers without it select (values by dotted key, lowest first;
+    a lock wins, as everywhere)."""
+    for values in (locked, *reversed(layers)):
+        if "workspace.path" in values:
+            return Path(values["workspace.path"])
+    return default_workspace()
 
 
 def check_workspace_key(key: str, *, where: str = "") -> None:

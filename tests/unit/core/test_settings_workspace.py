@@ -64,6 +64,15 @@ def test_the_workspace_comes_from_the_layers_below_it(tmp_path: Path) -> None:
     assert load(tmp_path, None).settings.wallet.chain == "arbitrum-sepolia"  # from-user has no file
 
 
+def test_a_locked_workspace_path_selects_the_workspace_file(tmp_path: Path) -> None:
+    managed = tmp_path / "managed"
+    write(managed / "settings.toml", '[wallet]\nchain = "polygon-amoy"\n')
+    policy = write(tmp_path / "policy.toml", f'[locked.workspace]\npath = "{managed}"\n')
+    loaded = load(tmp_path, None, env={"ALAYA_HOME": str(tmp_path / "mine")}, policy=policy)
+    assert loaded.workspace_file == managed / "settings.toml"
+    assert loaded.settings.wallet.chain == "polygon-amoy"
+
+
 def test_a_workspace_that_is_no_folder_has_no_workspace_settings(tmp_path: Path) -> None:
     not_a_folder = write(tmp_path / "a-file", "not a workspace")
     assert load(tmp_path, not_a_folder).settings.wallet.chain == "arbitrum-sepolia"  # Workspace.open says why
