@@ -310,7 +310,6 @@ def _databases(tmp: Path) -> Iterator[list[tuple[str, Any]]]:
 
 def run(quick: bool = False) -> list[Measurement]:
     per_client, per_client_single = (250, 50) if quick else (2000, 250)
-    open_items, calls = (20_000, 100) if quick else (100_000, 300)
     rows = []
     with tempfile.TemporaryDirectory(prefix="alaya-bench-coord-") as tmp, _databases(Path(tmp)) as backends:
         for backend, make_url in backends:
@@ -321,16 +320,30 @@ def run(quick: bool = False) -> list[Measurement]:
                 "one request per submission, same 8 clients", details={
                     "submissions": CLIENTS * per_client, "batch": BATCH, "baseline_submissions":
                     CLIENTS * per_client_single, "redundancy": 3}))
-            small, large = _lease_figures(make_url("lease"), open_items, calls)
-            print(f"  {backend}: lease p95 {np.percentile(large, 95):.1f} ms ({open_items:,} open), "
-                  f"{np.percentile(small, 95):.1f} ms (1,000 open)", flush=True)
-            for pct in (50, 95):
-                rows.append(Measurement(
-                    f"lease p{pct}, {open_items // 1000}k open, {backend}", "ms", float(np.percentile(large, pct)),
-                    20.0 if pct == 95 else None, float(np.percentile(small, pct)), "1,000 open items, same server",
-                    higher_is_better=False, details={"calls": calls, "tasks_per_call": LEASE_COUNT,
-                                                     "open_items": open_items, "gold_share": 0.05, "redundancy": 5}))
+            rows += _lease_rows(backend, make_url, quick)
     return rows
+
+
+def run_lease(quick: bool = False) -> list[Measurement]:
+    """Only the lease part (`python -m bench coordinator_lease`)."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="alaya-bench-coord-") as tmp, _databases(Path(tmp)) as backends:
+        for backend, make_url in backends:
+            rows += _lease_rows(backend, make_url, quick)
+    return rows
+
+
+def _lease_rows(backend: str, make_url: Any, quick: bool) -> list[Measurement]:
+    open_items, calls = (20_000, 100) if quick else (100_000, 300)
+    small, large = _lease_figures(make_url("lease"), open_items, calls)
+    print(f"  {backend}: lease p95 {np.percentile(large, 95):.1f} ms ({open_items:,} open), "
+          f"{np.percentile(small, 95):.1f} ms (1,000 open)", flush=True)
+    return [Measurement(
+        f"lease p{pct}, {open_items // 1000}k open, {backend}", "ms", float(np.percentile(large, pct)),
+        20.0 if pct == 95 else None, float(np.percentile(small, pct)), "1,000 open items, same server",
+        higher_is_better=False, details={"calls": calls, "tasks_per_call": LEASE_COUNT,
+                                         "open_items": open_items, "gold_share": 0.05, "redundancy": 5})
+        for pct in (50, 95)]
 
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--serve":
