@@ -8,6 +8,7 @@ from datetime import datetime
 from coordinator.config import CoordinatorConfig
 from coordinator.db import CoordinatorDB
 from coordinator.limits import RateLimiter
+from coordinator.tasks.specs import RequestSpecs
 
 
 @dataclass
@@ -15,9 +16,11 @@ class Ctx:
     config: CoordinatorConfig
     db: CoordinatorDB
     limiter: RateLimiter = field(init=False)
+    specs: RequestSpecs = field(init=False)  # what leased tasks show of their requests
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_limit)
+        self.specs = RequestSpecs()
         self.config.storage_dir.mkdir(parents=True, exist_ok=True)
 
     def now(self) -> datetime:

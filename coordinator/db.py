@@ -31,6 +31,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+class ChangedMeanwhile(Exception):
+    """A row read without a lock changed before this transaction wrote it: run it again."""
+
+
 class CoordinatorDB:
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
@@ -56,12 +60,16 @@ class CoordinatorDB:
     def retried(self, work: Callable[[Connection], T]) -> T:
         """`work` in a write transaction, run again when it lost a race that a second run
         resolves: a PostgreSQL deadlock or serialization failure (one of two transactions is
-        chosen to fail), or a unique constraint hit by a concurrent twin (the second run sees
-        the twin's row)."""
+        chosen to fail), a unique constraint hit by a concurrent twin (the second run sees
+        the twin's row), or a row read without a lock that changed meanwhile."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.write() as conn:
                     return work(conn)
+            except ChangedMeanwhile:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("a row changed under the write transaction; running it again")
             except IntegrityError:
                 if attempt == ATTEMPTS:
                     raise
