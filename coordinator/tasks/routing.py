@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Select, and_, bindparam, false, literal_column, or_, select, true, union_all,
+    Connection, Integer, Select, and_, bindparam, false, literal_column, or_, select, true, union_all,
 )
 
 from coordinator import reputation
@@ -77,23 +77,27 @@ class AccountView:
 
 def _view_query(only: bool) -> Select:
     """The account's profile and its open requests with its reputation in each one's family, in
-    one statement: the profile is outer-joined to a one-row anchor, so the answer has a row
-    even when no request is eligible (that row has no request id)."""
-    r, account = data_requests.c, bindparam("account")
-    anchor = select(account.label("account_id")).subquery("me")
+    one statement: both are outer-joined to a one-row anchor, so the answer has a row even when
+    no request is eligible (that row has no request id) or the account has no profile yet."""
+    r, account = data_requests.c, bindparam("account", type_=Integer)
     locked = (select(request_locks.c.request_id)
               .where(request_locks.c.account_id == account, request_locks.c.request_id == r.id).exists())
     open_now = and_(r.status == OPEN, or_(r.deadline.is_(None), r.deadline > bindparam("now")),
                     r.min_tier <= bindparam("tier"), ~locked)
     if only:
         open_now = and_(open_now, r.id == bindparam("only"))
-    with_reputation = data_requests.outerjoin(
-        reputations, and_(reputations.c.account_id == account, reputations.c.family == r.family))
+    eligible = (select(r.id, r.family, r.redundancy, r.gold_rate, r.languages, r.skills, r.deadline, r.created_at,
+                       reputations.c.alpha, reputations.c.beta)
+                .select_from(data_requests.outerjoin(
+                    reputations, and_(reputations.c.account_id == account, reputations.c.family == r.family)))
+                .where(open_now).subquery("eligible"))
+    anchor = select(account.label("account_id")).subquery("me")
     joined = (anchor.outerjoin(profiles, profiles.c.account_id == anchor.c.account_id)
-              .outerjoin(with_reputation, open_now))
-    return (select(profiles.c.energy, profiles.c.energy_at, r.id, r.family, r.redundancy, r.gold_rate,
-                   r.languages, r.skills, reputations.c.alpha, reputations.c.beta)
-            .select_from(joined).order_by(r.deadline.asc().nulls_last(), r.created_at, r.id))
+              .outerjoin(eligible, true()))
+    e = eligible.c
+    return (select(profiles.c.energy, profiles.c.energy_at, e.id, e.family, e.redundancy, e.gold_rate, e.languages,
+                   e.skills, e.alpha, e.beta)
+            .select_from(joined).order_by(e.deadline.asc().nulls_last(), e.created_at, e.id))
 
 
 _VIEW = {only: _view_query(only) for only in (False, True)}
