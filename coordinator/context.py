@@ -1,4 +1,4 @@
-"""What every route needs, built once per app: settings, database, limiter."""
+"""What every route needs, built once per app: settings, database, limiter, the lease path's memory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from coordinator.config import CoordinatorConfig
 from coordinator.db import CoordinatorDB
 from coordinator.limits import RateLimiter
-from coordinator.tasks.specs import RequestSpecs
+from coordinator.tasks.memo import LeaseMemo
 
 
 @dataclass
@@ -16,11 +16,11 @@ class Ctx:
     config: CoordinatorConfig
     db: CoordinatorDB
     limiter: RateLimiter = field(init=False)
-    specs: RequestSpecs = field(init=False)  # what leased tasks show of their requests
+    leasing: LeaseMemo = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_limit)
-        self.specs = RequestSpecs()
+        self.leasing = LeaseMemo()
         self.config.storage_dir.mkdir(parents=True, exist_ok=True)
 
     def now(self) -> datetime:

@@ -5,7 +5,7 @@ the item's `lease_epoch`, and the lease keeps that epoch as its fencing token: a
 submission with another epoch gets 409. A normal item's `slots_open` counts what it can still
 hand out (needed - live leases - counted submissions); every change to it is a conditional
 UPDATE, so concurrent lessors, expiries and releases never double-count. Lease states:
-active -> submitted | expired (reclaimed at the next lease call) | released (given back).
+active -> submitted | expired (reclaimed by a lease call, at most a second late) | released (given back).
 
 PostgreSQL lock order: leasing takes items with `FOR UPDATE SKIP LOCKED` (it never waits on
 an item); everything that does wait on items (reclaim, release, submissions) takes them in id
@@ -69,7 +69,8 @@ def _lease(conn: Connection, ctx: Ctx, principal: Principal, body: LeaseIn, now:
     """A handful of statements: reclaim, the account's view, its candidates (and honeypots
     when drawn), the claim, the leases, the energy."""
     cfg, account_id = ctx.config, principal.account_id
-    reclaim_expired(conn, now)
+    if ctx.leasing.reclaim_due(now):
+        reclaim_expired(conn, now)
     view = routing.account_view(conn, principal, now, cfg, body.request_id)
     energy, _ = game.regenerated(*view.energy, now, cfg) if view.energy else (cfg.energy_max, now)
     # an empty bar still looks for work, so that "nothing to do" is not reported as "no energy"
@@ -82,7 +83,7 @@ def _lease(conn: Connection, ctx: Ctx, principal: Principal, body: LeaseIn, now:
     granted = _grant(conn, view.requests, chosen, account_id, now + timedelta(seconds=body.duration_s), now)
     if granted:
         energy = game.spend_seen(conn, account_id, view.energy, len(granted), now, cfg)
-    specs = ctx.specs.of(conn, {cand.request_id for cand, _ in granted})
+    specs = ctx.leasing.specs(conn, {cand.request_id for cand, _ in granted})
     tasks = [_task(cand, row["id"], row["epoch"], row["expires_at"], specs[cand.request_id])
              for cand, row in granted]
     routing.RNG.shuffle(tasks)  # no ordering tell between gold and normal tasks
@@ -140,7 +141,7 @@ _ACTIVE = (select(leases.c.id.label("lease_id"), leases.c.epoch, leases.c.expire
 def active_leases(ctx: Ctx, principal: Principal) -> list[TaskOut]:
     with ctx.db.read() as conn:
         rows = conn.execute(_ACTIVE, {"account": principal.account_id, "now": ctx.now()}).all()
-        specs = ctx.specs.of(conn, {row.request_id for row in rows})
+        specs = ctx.leasing.specs(conn, {row.request_id for row in rows})
     return [_task(routing.Candidate(row.id, row.request_id, row.asset_id, row.sha256, row.size, row.media_type,
                                     gold=False),  # whether it is gold is never shown
                   row.lease_id, row.epoch, row.expires_at, specs[row.request_id]) for row in rows]
