@@ -38,8 +38,8 @@ class LeaseMemo:
         if missing:
             fetched = {row.id: (Modality(row.modality), row.spec.get("label_schema", {}))
                        for row in conn.execute(_SPECS, {"ids": sorted(missing)})}
-            if len(known) + len(fetched) > self.capacity:
-                known = {}  # rarely reached: forgetting all is as good as any eviction order
+            if len(known) + len(fetched) > self.capacity:  # rarely reached: forget all but these
+                known = {request_id: known[request_id] for request_id in request_ids if request_id in known}
             known.update(fetched)
             self._specs = known
         return {request_id: known[request_id] for request_id in request_ids}
