@@ -30,7 +30,7 @@ from coordinator.db import aware
 from coordinator.errors import ApiError
 from coordinator.ledger import game
 from coordinator.security import Principal
-from coordinator.tables import assets, data_requests, items, leases
+from coordinator.tables import assets, items, leases
 from coordinator.tasks import routing
 
 log = logging.getLogger(__name__)

@@ -88,7 +88,8 @@ def test_honeypot_statement_walks_the_index(client: TestClient, signed_in: Any) 
             assert "SCAN items" not in plan and "ix_items_state_is_gold_request_id_rank" in plan, plan
         else:
             conn.execute(text("SET LOCAL enable_seqscan = off"))  # a 100-row table: make the planner show its index
-            plan = " | ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql, compiled.construct_params(params)))
+            rows = conn.exec_driver_sql("EXPLAIN " + sql, compiled.construct_params(params))
+            plan = " | ".join(row[0] for row in rows)
             assert "Seq Scan on items" not in plan and "ix_items_state_is_gold_request_id_rank" in plan, plan
     with db(client).read() as conn:  # and it answers: ten distinct unseen honeypots, wrapping round
         got = [row.id for row in conn.execute(routing._GOLD, params)]
