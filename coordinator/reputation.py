@@ -5,6 +5,10 @@ with accepted consensus. Each update first pulls the old evidence toward the pri
 `config.reputation_decay`, so a contributor who improves (or gets careless) is seen within a
 few dozen items, and the effective sample size stays bounded by 1 / (1 - decay).
 
+Evidence that had no update for `config.reputation_forget_s` is forgotten: reads and the next
+update start from the prior again. An account on probation in a request whose honeypots it has
+all seen has no other way back.
+
 Routing reads the 5 % quantile of the posterior (`lower_bound`): a newcomer (the prior) is
 neither trusted like an expert nor banned on a couple of answers. `betaincinv` (scipy's
 regularized incomplete beta inverse) is exact and costs a few microseconds; the values are
@@ -18,15 +22,16 @@ gold results on that request.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from scipy.special import betaincinv
-from sqlalchemy import Connection, desc, select, update
+from sqlalchemy import Connection, case, desc, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coordinator.config import CoordinatorConfig
+from coordinator.db import aware
 from coordinator.tables import items, reputations, request_locks, submissions
 
 QUANTILE = 0.05
@@ -51,6 +56,11 @@ def decayed(alpha: float, beta: float, success: float, config: CoordinatorConfig
     d = config.reputation_decay
     s = _clamp(success)
     return a0 + d * (alpha - a0) + s, b0 + d * (beta - b0) + (1.0 - s)
+
+
+def remembered(updated_at: datetime, now: datetime, config: CoordinatorConfig) -> bool:
+    """False when evidence last updated at `updated_at` is forgotten by `now`."""
+    return (now - aware(updated_at)).total_seconds() < config.reputation_forget_s
 
 
 def bounds(conn: Connection, account_id: int, config: CoordinatorConfig) -> dict[str, float]:
@@ -78,9 +88,10 @@ def record(conn: Connection, account_id: int, family: str, success: float, now: 
                                             gold_seen=0, gold_failed=0, updated_at=now)
                  .on_conflict_do_nothing(index_elements=[reputations.c.account_id, reputations.c.family]))
     key = (reputations.c.account_id == account_id) & (reputations.c.family == family)
+    forgotten = reputations.c.updated_at <= now - timedelta(seconds=config.reputation_forget_s)
     conn.execute(update(reputations).where(key).values(
-        alpha=a0 + d * (reputations.c.alpha - a0) + s,
-        beta=b0 + d * (reputations.c.beta - b0) + (1.0 - s),
+        alpha=case((forgotten, a0), else_=a0 + d * (reputations.c.alpha - a0)) + s,
+        beta=case((forgotten, b0), else_=b0 + d * (reputations.c.beta - b0)) + (1.0 - s),
         gold_seen=reputations.c.gold_seen + int(gold),
         gold_failed=reputations.c.gold_failed + int(failed),
         updated_at=now))

@@ -8,7 +8,8 @@ Rules, in order:
 - An account whose reputation lower bound for the request's family is below
   `config.min_reputation` is on probation there: it gets only that request's honeypots, after
   any normal work from other requests. Passing them raises the bound (see `reputation`), which
-  is the way back; failing them leads to the request's lock-out.
+  is the way back, as is time (evidence is forgotten after `config.reputation_forget_s`);
+  failing them leads to the request's lock-out.
 - Items that need extra annotators after a disagreement (`needed > redundancy`) go first to
   accounts whose lower bound is at least `EXPERT_BOUND`: they take the queue as it comes (those
   items sit near its head, since they were leased first). Everyone else skips them, and gets
@@ -87,7 +88,7 @@ def _view_query(only: bool) -> Select:
     if only:
         open_now = and_(open_now, r.id == bindparam("only"))
     eligible = (select(r.id, r.family, r.redundancy, r.gold_rate, r.languages, r.skills, r.deadline, r.created_at,
-                       reputations.c.alpha, reputations.c.beta)
+                       reputations.c.alpha, reputations.c.beta, reputations.c.updated_at)
                 .select_from(data_requests.outerjoin(
                     reputations, and_(reputations.c.account_id == account, reputations.c.family == r.family)))
                 .where(open_now).subquery("eligible"))
@@ -96,7 +97,7 @@ def _view_query(only: bool) -> Select:
               .outerjoin(eligible, true()))
     e = eligible.c
     return (select(profiles.c.energy, profiles.c.energy_at, e.id, e.family, e.redundancy, e.gold_rate, e.languages,
-                   e.skills, e.alpha, e.beta)
+                   e.skills, e.alpha, e.beta, e.updated_at)
             .select_from(joined).order_by(e.deadline.asc().nulls_last(), e.created_at, e.id))
 
 
@@ -118,7 +119,8 @@ def account_view(conn: Connection, principal: Principal, now: datetime, config: 
             continue
         if not set(row.skills) <= skills:
             continue
-        bound = prior if row.alpha is None else reputation.lower_bound(row.alpha, row.beta)
+        known = row.alpha is not None and reputation.remembered(row.updated_at, now, config)
+        bound = reputation.lower_bound(row.alpha, row.beta) if known else prior
         found.append(Eligible(row.id, row.family, row.redundancy, row.gold_rate, bound,
                               probation=bound < config.min_reputation))
     return AccountView(found, energy)

@@ -16,6 +16,7 @@ from coordinator.tasks import routing
 from coordinator.tasks.memo import RECLAIM_EVERY, LeaseMemo
 from tests.coordinator.contributor import lease, seed_request, submit
 from tests.coordinator.test_leases import W, account_of, db, record_many
+from tests.coordinator.wallets import sign_in
 
 FAMILY = "image:tag"
 
@@ -72,6 +73,33 @@ def test_probation_respects_the_request_lock_out(client: TestClient, signed_in: 
         conn.execute(request_locks.insert().values(account_id=account_of(client, W[2]), request_id=seeded.request_id,
                                                    reason="test", created_at=client.app.state.ctx.now()))
     assert lease(client, headers, 5) == []
+
+
+def test_time_is_a_way_back_where_no_honeypot_is_left(client: TestClient, signed_in: Any, clock: Any) -> None:
+    seeded = seed_request(db(client), items_n=3, family=FAMILY)  # no honeypots: probation has nothing
+    headers = signed_in(W[4])
+    record_many(client, W[4], FAMILY, [0.0] * 6)
+    assert lease(client, headers, 3) == []
+    clock.advance(seconds=client.app.state.ctx.config.reputation_forget_s - 60)
+    headers = sign_in(client, W[4], issued_at=clock.now)  # the first session expired meanwhile
+    assert lease(client, headers, 3) == []  # not yet
+    clock.advance(seconds=61)
+    assert {t["item_id"] for t in lease(client, headers, 3)} == set(seeded.items)
+
+
+def test_the_next_update_after_the_pause_starts_from_the_prior(client: TestClient, signed_in: Any,
+                                                               clock: Any) -> None:
+    signed_in(W[5])
+    ctx = client.app.state.ctx
+    who = account_of(client, W[5])
+    with ctx.db.write() as conn:
+        for _ in range(6):
+            reputation.record(conn, who, FAMILY, 0.0, clock.now, ctx.config)
+        held = reputation.record(conn, who, FAMILY, 1.0, clock.now, ctx.config)
+        later = clock.now + timedelta(seconds=ctx.config.reputation_forget_s)
+        fresh = reputation.record(conn, who, FAMILY, 1.0, later, ctx.config)
+    assert held[1] > 5  # the failures were still counted
+    assert fresh == pytest.approx(reputation.decayed(*ctx.config.reputation_prior, 1.0, ctx.config))
 
 
 def test_honeypot_statement_walks_the_index(client: TestClient, signed_in: Any) -> None:
