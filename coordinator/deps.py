@@ -34,14 +34,30 @@ async def limit_by_address(request: Request, ctx: CtxDep) -> None:
     ctx.limiter.take(client_key(request))
 
 
-def current(ctx: CtxDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def signed_in(ctx: Ctx, credentials: HTTPAuthorizationCredentials | None, role: Role | None = None) -> Principal:
+    """The principal of the request's bearer token (one read), rate-limited per account, and
+    holding `role` when one is named."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "not_signed_in", "sign in first (Authorization: Bearer <token>)",
                        {"WWW-Authenticate": "Bearer"})
     now = ctx.now()  # on every request: the fewest round trips
     principal = ctx.db.read_once(lambda conn: authenticate(conn, credentials.credentials, now))
     ctx.limiter.take(f"account:{principal.account_id}")
+    if role is not None:
+        _check_role(principal, role)
     return principal
+
+
+def _check_role(principal: Principal, role: Role) -> None:
+    if not principal.has(role):
+        raise ApiError(403, "forbidden", f"this needs the {role.value} role")
+
+
+def current(ctx: CtxDep, credentials: BearerDep) -> Principal:
+    return signed_in(ctx, credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current)]
@@ -49,8 +65,7 @@ PrincipalDep = Annotated[Principal, Depends(current)]
 
 def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has(role):
-            raise ApiError(403, "forbidden", f"this needs the {role.value} role")
+        _check_role(principal, role)
         return principal
     return check
 

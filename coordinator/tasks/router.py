@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
-from app.sync.wire import HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, TaskOut
-from coordinator.deps import Contributor, CtxDep
+from app.sync.wire import HeartbeatIn, HeartbeatOut, LeaseIn, LeaseOut, Role, TaskOut
+from coordinator.deps import BearerDep, Contributor, CtxDep, signed_in
 from coordinator.errors import contributor_refusals
 from coordinator.tasks import service
 
@@ -18,9 +18,12 @@ LeaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 @router.post("", response_model=LeaseOut,
              responses=contributor_refusals({429: "rate limited, or out of energy (Retry-After)"}))
-def lease_tasks(body: LeaseIn, principal: Contributor, ctx: CtxDep) -> JSONResponse:
+def lease_tasks(body: LeaseIn, credentials: BearerDep, ctx: CtxDep) -> JSONResponse:
     """A batch of tasks routed to this account (tier, languages, skills, reputation), each with
     its own lease; an empty list when nothing matches. Each task costs one point of energy."""
+    # signed in here, not by the Contributor dependency: the hot path then hands off to a
+    # worker thread once, not twice (a plain-def dependency gets a hand-off of its own)
+    principal = signed_in(ctx, credentials, Role.contributor)
     # built from our own rows: serialized once, not dumped and validated again by FastAPI
     return JSONResponse(service.lease(ctx, principal, body).model_dump(mode="json"))
 
