@@ -10,7 +10,9 @@ unique constraints for everything the protocol promises.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
@@ -25,7 +27,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
-ATTEMPTS = 3
+ATTEMPTS = 5
+RACE_PAUSE_S = 0.005  # up to this many seconds per attempt, at random, before a deadlock victim runs again
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -84,6 +87,8 @@ class CoordinatorDB:
                 if not _worth_another_run(exc, committing) or attempt == ATTEMPTS:
                     raise
                 log.warning("write transaction failed (%s); running it again", _why(exc))
+                if not exc.connection_invalidated:  # two victims that rerun at once may meet again
+                    time.sleep(random.uniform(0, RACE_PAUSE_S * attempt))
         raise AssertionError("unreachable")
 
     @contextmanager
