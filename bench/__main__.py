@@ -8,7 +8,7 @@ import sys
 
 from bench.harness import print_table, save
 
-# name -> module in bench/ exposing `run(quick: bool) -> list[Measurement]`
+# name -> module in bench/ exposing `run(quick: bool) -> list[Measurement]` (or "module:function")
 BENCHMARKS = {
     "import": "bench.bench_import",
     "annotation_save": "bench.bench_annotation_save",
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "sam": "bench.bench_sam",
     "formats": "bench.bench_formats",
     "coordinator": "bench.bench_coordinator",
+    "coordinator_lease": "bench.bench_coordinator:run_lease",  # only the lease part of the above
     "consensus": "bench.bench_consensus",
     "sync": "bench.bench_sync",
 }
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in args.names or list(BENCHMARKS):
         print(f"\n== {name}{' (quick)' if args.quick else ''}")
-        rows = importlib.import_module(BENCHMARKS[name]).run(quick=args.quick)
+        module, _, function = BENCHMARKS[name].partition(":")
+        rows = getattr(importlib.import_module(module), function or "run")(quick=args.quick)
         print_table(rows)
         print(f"saved {save(name, rows, quick=args.quick)}")
         failed |= any(m.meets_target is False for m in rows)

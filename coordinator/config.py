@@ -42,7 +42,9 @@ class CoordinatorConfig(BaseModel):
     # routing and quality
     reputation_prior: tuple[float, float] = (4.0, 1.0)  # Beta(alpha, beta) of a newcomer
     reputation_decay: float = 0.98  # per update, toward the prior: old evidence fades
-    min_reputation: float = 0.3  # lower bound below which an account gets no normal tasks
+    min_reputation: float = 0.3  # lower bound below which an account gets honeypots only (probation)
+    # evidence with no update for this long is forgotten (the prior again): nobody is shut out for good
+    reputation_forget_s: float = 30 * 24 * 3600.0
     honeypot_lockout: tuple[int, int] = (3, 5)  # locked out of a request after 3 failures in 5
     gold_pass_score: float = 0.7
     # the quality worker (coordinator/quality/worker.py): a background thread of the server;

@@ -10,7 +10,9 @@ unique constraints for everything the protocol promises.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
@@ -21,14 +23,19 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
-ATTEMPTS = 3
+ATTEMPTS = 5
+RACE_PAUSE_S = 0.005  # up to this many seconds per attempt, at random, before a deadlock victim runs again
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class ChangedMeanwhile(Exception):
+    """A row read without a lock changed before this transaction wrote it: run it again."""
 
 
 class CoordinatorDB:
@@ -43,7 +50,9 @@ class CoordinatorDB:
             self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
             self._lock: threading.Lock | None = threading.Lock()
         else:
-            self.engine = create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+            # no pre-ping (a round trip on every checkout): a connection found dead when used
+            # (a server restart) invalidates the pool, and `retried` / `read_once` run again
+            self.engine = create_engine(url, pool_size=16, max_overflow=16)
             self._writer = self.engine
             self._lock = None
 
@@ -56,26 +65,53 @@ class CoordinatorDB:
     def retried(self, work: Callable[[Connection], T]) -> T:
         """`work` in a write transaction, run again when it lost a race that a second run
         resolves: a PostgreSQL deadlock or serialization failure (one of two transactions is
-        chosen to fail), or a unique constraint hit by a concurrent twin (the second run sees
-        the twin's row)."""
+        chosen to fail), a unique constraint hit by a concurrent twin (the second run sees
+        the twin's row), a row read without a lock that changed meanwhile, or a pooled
+        connection found dead before the commit (after the commit the outcome is unknown)."""
         for attempt in range(1, ATTEMPTS + 1):
+            committing = False
             try:
                 with self.write() as conn:
-                    return work(conn)
+                    result = work(conn)
+                    committing = True
+                return result
+            except ChangedMeanwhile:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("a row changed under the write transaction; running it again")
             except IntegrityError:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("write transaction hit a unique constraint; running it again")
-            except OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == ATTEMPTS:
+            except DBAPIError as exc:
+                if not _worth_another_run(exc, committing) or attempt == ATTEMPTS:
                     raise
-                log.warning("write transaction lost a race (%s); running it again", exc.orig.sqlstate)
+                log.warning("write transaction failed (%s); running it again", _why(exc))
+                if not exc.connection_invalidated:  # two victims that rerun at once may meet again
+                    time.sleep(random.uniform(0, RACE_PAUSE_S * attempt))
         raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
+
+    def read_once(self, work: Callable[[Connection], T]) -> T:
+        """`work`, one read-only statement. PostgreSQL: in autocommit, without the BEGIN and
+        COMMIT round trips (at READ COMMITTED a statement sees what a transaction around it
+        would), and once more on a fresh connection when the pooled one was dead."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                return work(conn)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == ATTEMPTS:
+                    raise
+                log.warning("a pooled connection was dead; reading again on a fresh one")
+        raise AssertionError("unreachable")
 
     def for_update(self, statement: Any, *, skip_locked: bool = False) -> Any:
         """`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the IMMEDIATE transaction already
@@ -91,6 +127,16 @@ class CoordinatorDB:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _worth_another_run(exc: DBAPIError, committing: bool) -> bool:
+    if exc.connection_invalidated:
+        return not committing
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE
+
+
+def _why(exc: DBAPIError) -> str:
+    return "connection lost" if exc.connection_invalidated else str(getattr(exc.orig, "sqlstate", ""))
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -23,6 +23,21 @@ _SIGNED_IN = {401: "not signed in, or the session expired or was revoked",
 _WITH_PATH_ID = {404: "nothing with that identifier (or not yours to see)"}
 
 
+_CONTRIBUTOR = {401: "not signed in", 403: "not a contributor, or the account is locked",
+                422: "invalid input", 429: "rate limited"}
+
+
+def refusals(words: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's OpenAPI `responses` entries for the refusals it can answer (status -> what it
+    means there), all with the ErrorOut body."""
+    return {code: {"model": ErrorOut, "description": text} for code, text in sorted(words.items())}
+
+
+def contributor_refusals(words: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """`refusals` of a contributor's route: signed in, the role, the input, the rate, and `words`."""
+    return refusals(_CONTRIBUTOR | (words or {}))
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)

@@ -5,6 +5,10 @@ with accepted consensus. Each update first pulls the old evidence toward the pri
 `config.reputation_decay`, so a contributor who improves (or gets careless) is seen within a
 few dozen items, and the effective sample size stays bounded by 1 / (1 - decay).
 
+Evidence that had no update for `config.reputation_forget_s` is forgotten: reads and the next
+update start from the prior again. An account on probation in a request whose honeypots it has
+all seen has no other way back.
+
 Routing reads the 5 % quantile of the posterior (`lower_bound`): a newcomer (the prior) is
 neither trusted like an expert nor banned on a couple of answers. `betaincinv` (scipy's
 regularized incomplete beta inverse) is exact and costs a few microseconds; the values are
@@ -18,16 +22,17 @@ gold results on that request.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from scipy.special import betaincinv
-from sqlalchemy import Connection, Float, bindparam, desc, select, update
+from sqlalchemy import Connection, Float, bindparam, case, desc, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coordinator.config import CoordinatorConfig
+from coordinator.db import aware
 from coordinator.tables import items, reputations, request_locks, submissions
 
 QUANTILE = 0.05
@@ -52,6 +57,11 @@ def decayed(alpha: float, beta: float, success: float, config: CoordinatorConfig
     d = config.reputation_decay
     s = _clamp(success)
     return a0 + d * (alpha - a0) + s, b0 + d * (beta - b0) + (1.0 - s)
+
+
+def remembered(updated_at: datetime, now: datetime, config: CoordinatorConfig) -> bool:
+    """False when evidence last updated at `updated_at` is forgotten by `now`."""
+    return (now - aware(updated_at)).total_seconds() < config.reputation_forget_s
 
 
 def bounds(conn: Connection, account_id: int, config: CoordinatorConfig) -> dict[str, float]:
@@ -90,12 +100,13 @@ def record_all(conn: Connection, evidence: Iterable[tuple[int, str, float, bool]
     conn.execute(insert(reputations).on_conflict_do_nothing(
         index_elements=[reputations.c.account_id, reputations.c.family]),
         [dict(account_id=a, family=f, alpha=a0, beta=b0, gold_seen=0, gold_failed=0, updated_at=now) for a, f in keys])
+    cut = now - timedelta(seconds=config.reputation_forget_s)  # older evidence is forgotten
     params = []
     for account_id, family, success, gold in ordered:
         s = _clamp(success)
         params.append(dict(b_account=account_id, b_family=family, b_s=s, b_fail=1.0 - s, b_gold=int(gold),
                            b_failed=int(gold and s < config.gold_pass_score), b_now=now,
-                           b_a0=a0, b_b0=b0, b_d=config.reputation_decay))
+                           b_a0=a0, b_b0=b0, b_d=config.reputation_decay, b_cut=cut))
     conn.execute(_RECORD, params)
 
 
@@ -106,8 +117,11 @@ def _f(name: str) -> Any:
 _RECORD = update(reputations).where(
     reputations.c.account_id == bindparam("b_account"), reputations.c.family == bindparam("b_family"),
 ).values(
-    alpha=_f("b_a0") + _f("b_d") * (reputations.c.alpha - _f("b_a0")) + _f("b_s"),
-    beta=_f("b_b0") + _f("b_d") * (reputations.c.beta - _f("b_b0")) + _f("b_fail"),
+    # evidence with no update since the cut-off starts again from the prior (a way back from the floor)
+    alpha=case((reputations.c.updated_at <= bindparam("b_cut"), _f("b_a0")),
+               else_=_f("b_a0") + _f("b_d") * (reputations.c.alpha - _f("b_a0"))) + _f("b_s"),
+    beta=case((reputations.c.updated_at <= bindparam("b_cut"), _f("b_b0")),
+              else_=_f("b_b0") + _f("b_d") * (reputations.c.beta - _f("b_b0"))) + _f("b_fail"),
     gold_seen=reputations.c.gold_seen + bindparam("b_gold"),
     gold_failed=reputations.c.gold_failed + bindparam("b_failed"),
     updated_at=bindparam("b_now"),

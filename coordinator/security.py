@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from app.sync.wire import Role
 from coordinator.db import aware
@@ -45,12 +45,13 @@ def revoke(conn: Connection, token: str, now: datetime) -> None:
                                         sessions.c.revoked_at.is_(None)).values(revoked_at=now))
 
 
+_SESSION = (select(accounts, sessions.c.expires_at, sessions.c.revoked_at)
+            .join(sessions, sessions.c.account_id == accounts.c.id)
+            .where(sessions.c.token_sha256 == bindparam("digest")))  # built once: it runs on every request
+
+
 def authenticate(conn: Connection, token: str, now: datetime) -> Principal:
-    row = conn.execute(
-        select(accounts, sessions.c.expires_at, sessions.c.revoked_at)
-        .join(sessions, sessions.c.account_id == accounts.c.id)
-        .where(sessions.c.token_sha256 == token_digest(token))
-    ).mappings().first()
+    row = conn.execute(_SESSION, {"digest": token_digest(token)}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         raise ApiError(401, "not_signed_in", "sign in first: the session token is unknown or revoked",
                        {"WWW-Authenticate": "Bearer"})

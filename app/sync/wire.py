@@ -150,8 +150,9 @@ class Labels(Wire):
 
 
 class LeaseIn(Wire):
-    count: Annotated[int, Field(ge=1, le=MAX_LEASE_BATCH)] = 10
-    duration_s: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    # strict: JSON integers only (lax mode took `true` as 1, which the published schema refuses)
+    count: Annotated[int, Field(ge=1, le=MAX_LEASE_BATCH, strict=True)] = 10
+    duration_s: Annotated[int, Field(ge=60, le=7 * 24 * 3600, strict=True)] = 3600
     request_id: Id | None = None  # only tasks of this data request
 
 
@@ -180,8 +181,8 @@ class LeaseOut(Wire):
 
 
 class HeartbeatIn(Wire):
-    epoch: int
-    duration_s: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    epoch: Annotated[int, Field(strict=True)]
+    duration_s: Annotated[int, Field(ge=60, le=7 * 24 * 3600, strict=True)] = 3600
 
 
 class HeartbeatOut(Wire):

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.sync.wire import AssetIn, AssetOut, ErrorOut
+from app.sync.wire import AssetIn, AssetOut
 from coordinator.assets import download, service
 from coordinator.assets.storage import Storage
 from coordinator.deps import CtxDep, PrincipalDep, Requester
+from coordinator.errors import refusals
 
 router = APIRouter(tags=["assets"])
 AnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -24,7 +25,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorOut, "description": _WORDS[code]} for code in codes}
+    return refusals({code: _WORDS[code] for code in codes})
 
 
 @router.post("/requests/{request_id}/assets", response_model=AssetOut, status_code=201,

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coordinator.config import CoordinatorConfig
-from coordinator.db import aware
+from coordinator.db import ChangedMeanwhile, aware
 from coordinator.tables import profiles
 
 XP_PER_TASK = 10
@@ -82,6 +82,44 @@ def spend_energy(conn: Connection, account_id: int, wanted: int, now: datetime, 
     conn.execute(update(profiles).where(profiles.c.account_id == account_id)
                  .values(energy=energy - spent, energy_at=energy_at))
     return spent
+
+
+_SPEND_SEEN = (update(profiles)
+               .where(profiles.c.account_id == bindparam("account"), profiles.c.energy == bindparam("seen_energy"),
+                      profiles.c.energy_at == bindparam("seen_at"))
+               .values(energy=bindparam("energy"), energy_at=bindparam("at")))
+
+
+def spend_seen(conn: Connection, account_id: int, seen: tuple[int, datetime] | None, amount: int, now: datetime,
+               config: CoordinatorConfig) -> int:
+    """Deducts `amount` from the energy this transaction read earlier as `seen` ((energy,
+    energy_at) as stored; None: no profile yet) and returns what is left. Without a row lock:
+    the write applies only if the row is still as seen (one statement); if a concurrent call
+    changed it meanwhile, the row is locked, read again and charged, and `ChangedMeanwhile`
+    is raised (the caller's transaction runs again) when that leaves too little."""
+    if seen is None:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        left = max(0, config.energy_max - amount)  # a newcomer starts with a full bar
+        if conn.execute(insert(profiles).values(
+                account_id=account_id, xp=0, streak_days=0, tasks_today=0, energy=left, energy_at=now)
+                .on_conflict_do_nothing(index_elements=[profiles.c.account_id])
+                .returning(profiles.c.account_id)).first():  # (psycopg's rowcount is -1 here)
+            if amount > config.energy_max:
+                raise ChangedMeanwhile("more energy asked for than a full bar holds")
+            return left
+    else:
+        energy, energy_at = regenerated(*seen, now, config)
+        if amount <= energy and conn.execute(_SPEND_SEEN, {
+                "account": account_id, "seen_energy": seen[0], "seen_at": seen[1], "energy": energy - amount,
+                "at": energy_at}).rowcount == 1:
+            return energy - amount
+    row = _locked_row(conn, account_id)
+    energy, energy_at = regenerated(row["energy"], row["energy_at"], now, config)
+    if amount > energy:
+        raise ChangedMeanwhile("the energy was spent by a concurrent call")
+    conn.execute(update(profiles).where(profiles.c.account_id == account_id)
+                 .values(energy=energy - amount, energy_at=energy_at))
+    return energy - amount
 
 
 def record_accepted(conn: Connection, account_id: int, now: datetime, config: CoordinatorConfig,

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.sync.wire import DataRequestIn, DataRequestOut, ErrorOut, ProgressOut, QualityOut
+from app.sync.wire import DataRequestIn, DataRequestOut, ProgressOut, QualityOut
 from coordinator.deps import CtxDep, Requester
+from coordinator.errors import refusals
 from coordinator.quality.report import quality_report
 from coordinator.requests import export, service
 
@@ -21,7 +22,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {400: "the body is not valid JSON", 401: "not signed in", 403: "the account lacks the requester role",
              404: "no such data request (or not yours)", 422: "invalid input, the field is named",
              409: "conflicts with the current state"}
-    return {code: {"model": ErrorOut, "description": words[code]} for code in codes}
+    return refusals({code: words[code] for code in codes})
 
 
 class NativeItem(BaseModel):

@@ -13,7 +13,7 @@ from coordinator.deps import Contributor, CtxDep
 from coordinator.errors import ApiError
 from coordinator.submissions import service
 from coordinator.tables import submissions
-from coordinator.tasks.router import errors
+from coordinator.errors import contributor_refusals as errors
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -5,7 +5,7 @@ the item's `lease_epoch`, and the lease keeps that epoch as its fencing token: a
 submission with another epoch gets 409. A normal item's `slots_open` counts what it can still
 hand out (needed - live leases - counted submissions); every change to it is a conditional
 UPDATE, so concurrent lessors, expiries and releases never double-count. Lease states:
-active -> submitted | expired (reclaimed at the next lease call) | released (given back).
+active -> submitted | expired (reclaimed by a lease call, at most a second late) | released (given back).
 
 PostgreSQL lock order: leasing takes items with `FOR UPDATE SKIP LOCKED` (it never waits on
 an item); everything that does wait on items (reclaim, release, submissions) takes them in id
@@ -30,7 +30,7 @@ from coordinator.db import aware
 from coordinator.errors import ApiError
 from coordinator.ledger import game
 from coordinator.security import Principal
-from coordinator.tables import assets, data_requests, items, leases
+from coordinator.tables import assets, items, leases
 from coordinator.tasks import routing
 
 log = logging.getLogger(__name__)
@@ -66,30 +66,48 @@ def lease(ctx: Ctx, principal: Principal, body: LeaseIn) -> LeaseOut:
 
 
 def _lease(conn: Connection, ctx: Ctx, principal: Principal, body: LeaseIn, now: datetime) -> LeaseOut:
+    """A handful of statements: reclaim, the account's view, its candidates (and honeypots
+    when drawn), the claim, the leases, the energy."""
     cfg, account_id = ctx.config, principal.account_id
-    reclaim_expired(conn, now)
-    requests = routing.eligible_requests(conn, principal, now, cfg, body.request_id)
-    chosen = routing.normal_candidates(conn, ctx.db, account_id, requests, body.count)
-    if chosen:
-        allowed = game.spend_energy(conn, account_id, len(chosen), now, cfg)
-        if allowed == 0:
-            raise ApiError(429, "out_of_energy", "no energy left: it regenerates over time",
-                           {"Retry-After": str(max(1, math.ceil(cfg.energy_regen_s)))})
-        chosen = routing.mix_in_gold(conn, account_id, requests, chosen[:allowed])
-    expires = now + timedelta(seconds=body.duration_s)
+    if ctx.leasing.reclaim_due(now):
+        reclaim_expired(conn, now)
+    view = routing.account_view(conn, principal, now, cfg, body.request_id)
+    energy, _ = game.regenerated(*view.energy, now, cfg) if view.energy else (cfg.energy_max, now)
+    # an empty bar still looks for work, so that "nothing to do" is not reported as "no energy"
+    want = min(body.count, max(energy, 1))
+    chosen = routing.normal_candidates(conn, ctx.db, account_id, view.requests, want)
+    chosen = routing.mix_in_gold(conn, account_id, view.requests, chosen, want)
+    if chosen and energy == 0:
+        raise ApiError(429, "out_of_energy", "no energy left: it regenerates over time",
+                       {"Retry-After": str(max(1, math.ceil(cfg.energy_regen_s)))})
+    granted = _grant(conn, view.requests, chosen, account_id, now + timedelta(seconds=body.duration_s), now)
+    if granted:
+        energy = game.spend_seen(conn, account_id, view.energy, len(granted), now, cfg)
+    specs = ctx.leasing.specs(conn, {cand.request_id for cand, _ in granted})
+    tasks = [_task(cand, row["id"], row["epoch"], row["expires_at"], specs[cand.request_id])
+             for cand, row in granted]
+    routing.RNG.shuffle(tasks)  # no ordering tell between gold and normal tasks
+    return LeaseOut(tasks=tasks, energy=energy)
+
+
+def _grant(conn: Connection, requests: list[routing.Eligible], chosen: list[routing.Candidate], account_id: int,
+           expires: datetime, now: datetime) -> list[tuple[routing.Candidate, dict[str, Any]]]:
+    """Claims the normal items' slots and writes a lease per task (one statement each)."""
     epochs = _claim(conn, [cand.item_id for cand in chosen if not cand.gold])
     granted = []
     for cand in chosen:
         epoch = routing.gold_epoch(requests, cand.request_id) if cand.gold else epochs.get(cand.item_id)
         if epoch is not None:  # None: the slot went meanwhile (cannot happen under our row locks)
-            granted.append(dict(id=secrets.token_hex(16), item_id=cand.item_id, account_id=account_id,
-                                epoch=epoch, state="active", expires_at=expires, created_at=now))
+            granted.append((cand, dict(id=secrets.token_hex(16), item_id=cand.item_id, account_id=account_id,
+                                       epoch=epoch, state="active", expires_at=expires, created_at=now)))
     if granted:
-        conn.execute(_INSERT_LEASES, granted)  # executemany: batched into one statement where it can be
-    energy = game.profile(conn, account_id, now, cfg)["energy"]
-    tasks = _tasks(conn, granted)
-    routing.RNG.shuffle(tasks)  # no ordering tell between gold and normal tasks
-    return LeaseOut(tasks=tasks, energy=energy)
+        conn.execute(_INSERT_LEASES, [row for _, row in granted])  # executemany: one INSERT where it can be
+    return granted
+
+
+_CLAIM = (update(items).where(items.c.id.in_(bindparam("ids", expanding=True)), items.c.slots_open > 0)
+          .values(slots_open=items.c.slots_open - 1, lease_epoch=items.c.lease_epoch + 1)
+          .returning(items.c.id, items.c.lease_epoch))
 
 
 def _claim(conn: Connection, item_ids: list[str]) -> dict[str, int]:
@@ -97,48 +115,36 @@ def _claim(conn: Connection, item_ids: list[str]) -> dict[str, int]:
     without a slot left is missing from the answer (the WHERE is re-checked under the row lock)."""
     if not item_ids:
         return {}
-    rows = conn.execute(
-        update(items).where(items.c.id.in_(item_ids), items.c.slots_open > 0)
-        .values(slots_open=items.c.slots_open - 1, lease_epoch=items.c.lease_epoch + 1)
-        .returning(items.c.id, items.c.lease_epoch))
-    return {row.id: row.lease_epoch for row in rows}
+    return {row.id: row.lease_epoch for row in conn.execute(_CLAIM, {"ids": item_ids})}
 
 
-def _tasks(conn: Connection, granted: list[dict[str, Any]]) -> list[TaskOut]:
-    """TaskOut for lease rows (dicts or rows with id, item_id, epoch, expires_at)."""
-    if not granted:
-        return []
-    item_ids = [g["item_id"] for g in granted]
-    detail = {row.id: row for row in conn.execute(
-        select(items.c.id, items.c.request_id, assets.c.id.label("asset_id"), assets.c.sha256,
-               assets.c.size, assets.c.media_type)
-        .join(assets, assets.c.id == items.c.asset_id).where(items.c.id.in_(item_ids)))}
-    request_ids = {row.request_id for row in detail.values()}
-    specs = {row.id: row for row in conn.execute(
-        select(data_requests.c.id, data_requests.c.modality, data_requests.c.spec)
-        .where(data_requests.c.id.in_(request_ids)))}
-    tasks = []
-    for g in granted:  # built from our own rows: no need to validate them again
-        item = detail[g["item_id"]]
-        req = specs[item.request_id]
-        tasks.append(TaskOut.model_construct(
-            item_id=item.id, request_id=item.request_id, lease_id=g["id"], epoch=g["epoch"],
-            expires_at=aware(g["expires_at"]), modality=Modality(req.modality),
-            asset=AssetRef.model_construct(id=item.asset_id, sha256=item.sha256, size=item.size,
-                                           media_type=item.media_type, url=f"/v1/assets/{item.asset_id}"),
-            label_schema=req.spec.get("label_schema", {})))
-    return tasks
+def _task(cand: routing.Candidate, lease_id: str, epoch: int, expires_at: datetime,
+          spec: tuple[Modality, dict[str, Any]]) -> TaskOut:
+    """Built from our own rows: no need to validate them again."""
+    modality, label_schema = spec
+    return TaskOut.model_construct(
+        item_id=cand.item_id, request_id=cand.request_id, lease_id=lease_id, epoch=epoch,
+        expires_at=aware(expires_at), modality=modality,
+        asset=AssetRef.model_construct(id=cand.asset_id, sha256=cand.sha256, size=cand.size,
+                                       media_type=cand.media_type, url=f"/v1/assets/{cand.asset_id}"),
+        label_schema=label_schema)
+
+
+_ACTIVE = (select(leases.c.id.label("lease_id"), leases.c.epoch, leases.c.expires_at, items.c.id, items.c.request_id,
+                  items.c.asset_id, assets.c.sha256, assets.c.size, assets.c.media_type)
+           .join(items, items.c.id == leases.c.item_id).join(assets, assets.c.id == items.c.asset_id)
+           .where(leases.c.account_id == bindparam("account"), leases.c.state == "active",
+                  leases.c.expires_at > bindparam("now"))
+           .order_by(leases.c.expires_at, leases.c.id).limit(MAX_LISTED))
 
 
 def active_leases(ctx: Ctx, principal: Principal) -> list[TaskOut]:
-    now = ctx.now()
     with ctx.db.read() as conn:
-        rows = conn.execute(
-            select(leases.c.id, leases.c.item_id, leases.c.epoch, leases.c.expires_at)
-            .where(leases.c.account_id == principal.account_id, leases.c.state == "active",
-                   leases.c.expires_at > now)
-            .order_by(leases.c.expires_at, leases.c.id).limit(MAX_LISTED)).mappings().all()
-        return _tasks(conn, [dict(row) for row in rows])
+        rows = conn.execute(_ACTIVE, {"account": principal.account_id, "now": ctx.now()}).all()
+        specs = ctx.leasing.specs(conn, {row.request_id for row in rows})
+    return [_task(routing.Candidate(row.id, row.request_id, row.asset_id, row.sha256, row.size, row.media_type,
+                                    gold=False),  # whether it is gold is never shown
+                  row.lease_id, row.epoch, row.expires_at, specs[row.request_id]) for row in rows]
 
 
 def _mine(conn: Connection, principal: Principal, lease_id: str) -> Any:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, insert, select
 
 from coordinator.config import CoordinatorConfig
-from coordinator.db import CoordinatorDB
+from coordinator.db import ChangedMeanwhile, CoordinatorDB
 from coordinator.ledger import game, service
 from coordinator.tables import accounts, profiles
 from tests.coordinator.conftest import FakeClock
@@ -110,6 +110,50 @@ def test_concurrent_spending_never_overdraws(db: CoordinatorDB, config: Coordina
     assert sum(spent) == 10 and len(spent) == 24
     with db.read() as conn:
         assert conn.execute(select(profiles.c.energy).where(profiles.c.account_id == fresh)).scalar() == 0
+
+
+def seen_energy(conn: Connection, account: int) -> tuple[int, datetime] | None:
+    """What a lease call reads without a lock at its start: (energy, energy_at) as stored."""
+    row = conn.execute(select(profiles.c.energy, profiles.c.energy_at).where(profiles.c.account_id == account)).first()
+    return None if row is None else (row.energy, row.energy_at)
+
+
+def spend_seen(db: CoordinatorDB, account: int, seen: tuple[int, datetime] | None, amount: int,
+               config: CoordinatorConfig) -> int:
+    with db.write() as conn:
+        return game.spend_seen(conn, account, seen, amount, T0, config)
+
+
+def test_spending_what_was_seen_charges_the_row_as_it_is(db: CoordinatorDB, account: int,
+                                                         config: CoordinatorConfig) -> None:
+    assert spend_seen(db, account, None, 3, config) == 7  # a newcomer: its profile starts full
+    with db.read() as conn:
+        before = seen_energy(conn, account)
+    assert spend_seen(db, account, before, 2, config) == 5  # unchanged since it was read
+    # `before` is stale now (a concurrent call spent meanwhile): charged against the row as it is
+    assert spend_seen(db, account, before, 4, config) == 1
+    with pytest.raises(ChangedMeanwhile):  # what the stale view allowed is more than is left
+        spend_seen(db, account, before, 3, config)
+    assert state(db, account, T0, config)["energy"] == 1  # the refused spend changed nothing
+    assert spend_seen(db, account, None, 1, config) == 0  # seen as a newcomer, but the profile exists
+
+
+def test_concurrent_lease_calls_spend_what_they_saw_without_overdrawing(db: CoordinatorDB,
+                                                                        config: CoordinatorConfig) -> None:
+    with db.write() as conn:
+        fresh = add_account(conn, 3)
+
+    def lease_like(conn: Connection) -> int:  # read without a lock, spend what that allows
+        seen = seen_energy(conn, fresh)
+        energy = game.regenerated(*seen, T0, config)[0] if seen else config.energy_max
+        if energy == 0:
+            return 0
+        game.spend_seen(conn, fresh, seen, 1, T0, config)
+        return 1
+
+    spent = [n for batch in at_once(8, lambda: [db.retried(lease_like) for _ in range(3)]) for n in batch]
+    assert sum(spent) == 10 and len(spent) == 24
+    assert state(db, fresh, T0, config)["energy"] == 0
 
 
 def test_xp_streak_and_tasks_today_across_utc_days(db: CoordinatorDB, account: int,

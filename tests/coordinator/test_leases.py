@@ -204,6 +204,7 @@ def test_heartbeat_renews_and_refuses(client: TestClient, signed_in: Any, clock:
         (client.post(url, json={"epoch": task["epoch"]}, headers=other), 404, "not_found"),
         (client.post("/v1/leases/nope/heartbeat", json={"epoch": 1}, headers=mine), 404, "not_found"),
         (client.post(url, json={"epoch": task["epoch"], "duration_s": 10}, headers=mine), 422, "invalid_input"),
+        (client.post(url, json={"epoch": True}, headers=mine), 422, "invalid_input"),
         (client.post(url, content=b"{not json", headers={**mine, "Content-Type": "application/json"}),
          422, "invalid_input"),
         (client.post(url, json={"epoch": task["epoch"]}), 401, "not_signed_in"),
@@ -297,7 +298,8 @@ def test_lease_refuses_bad_input_and_roles(client: TestClient, signed_in: Any) -
     headers = signed_in(W[0])
     requester = signed_in(W[1], roles=["requester"])
     before = state(client)
-    for body in ({"count": 0}, {"count": 101}, {"duration_s": 5}, {"count": "many"}, {"extra": 1}, [1]):
+    for body in ({"count": 0}, {"count": 101}, {"duration_s": 5}, {"count": "many"}, {"extra": 1}, [1],
+                 {"count": True}, {"count": "5"}, {"duration_s": 600.0}):  # JSON integers only
         response = client.post("/v1/leases", json=body, headers=headers)
         assert response.status_code == 422 and response.json()["error"] == "invalid_input", body
     assert client.post("/v1/leases", json={}).status_code == 401

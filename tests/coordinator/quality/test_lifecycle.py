@@ -162,10 +162,11 @@ def test_failed_honeypots_lower_the_reputation_below_routing(client: TestClient,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(routing.RNG, "random", lambda: 0.0)
     gold = [{"annotations": [{**car(100)["annotations"][0], "id": f"g{i}"}]} for i in range(3)]
-    _request(client, world, n_items=4, gold=gold, gold_rate=0.5)
-    for _ in range(2):
-        _answer(client, clock, world, 1, car(300))
-    assert client.post("/v1/leases", json={"count": 1}, headers=world["workers"][1]).json()["tasks"] == []
+    made = _request(client, world, n_items=4, gold=gold, gold_rate=0.5)
+    seen = {_answer(client, clock, world, 1, car(300))["item_id"] for _ in range(2)}
+    # below the floor: no normal work any more, only honeypots (probation): the one not seen yet
+    probation = lease(client, world["workers"][1], 5)
+    assert [t["item_id"] for t in probation] == sorted(set(made["items"][4:]) - seen)
     assert len(lease(client, world["workers"][0], 1)) == 1  # others still get work
 
 
