@@ -6,7 +6,6 @@ states enable nothing; a screenshot of the balances page with real values."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,18 +25,12 @@ from app.wallet.chains import get_chain
 from app.wallet.wallet import Wallet
 from tests.chain.anvil import increase_time
 from tests.chain.conftest import AGT_UNIT, Chain, anvil, chain, deployed
+from tests.ui.wallet_fixtures import runner
 from tests.unit.wallet.conftest import PASSPHRASE, make_wallet, no_keyring
 
-__all__ = ["anvil", "chain", "deployed", "no_keyring"]  # fixtures shared with the chain and unit tests
+__all__ = ["anvil", "chain", "deployed", "no_keyring", "runner"]  # fixtures shared with the chain and unit tests
 SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "wallet_balances.png"
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def runner() -> Iterator[TaskRunner]:
-    runner = TaskRunner(io_workers=2, cpu_workers=1)
-    yield runner
-    runner.shutdown(wait=False)
 
 
 @pytest.fixture

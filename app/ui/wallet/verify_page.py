@@ -15,8 +15,9 @@ from app.wallet.verify import Verified, verify_inclusion
 
 
 def verified_text(verified: Verified) -> str:
+    count = f"{verified.leaf_count} accepted submission" + ("" if verified.leaf_count == 1 else "s")
     return (f"Submission {verified.submission_id} is in the record anchored for {verified.epoch}: the proof "
-            f"leads to the root {verified.root} ({verified.leaf_count} accepted submissions), checked here and "
+            f"leads to the root {verified.root} ({count}), checked here and "
             "against the root on the AuditAnchor contract.")
 
 
