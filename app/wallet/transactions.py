@@ -197,6 +197,7 @@ class TxSender:
             else:
                 missing += 1
                 if missing >= VERDICT_POLLS:
+                    self.nonces.release(self.chain_id, self.signer.address, nonce)  # sending again reuses it
                     raise TxDropped(f"{description}: transaction {tx_hash} was dropped by the network; "
                                     "nothing was spent, you can send it again")
             time.sleep(self.poll_s)

@@ -133,6 +133,40 @@ def test_a_refused_withdraw_shows_the_reason_and_sends_nothing(qtbot, chain: Cha
     assert chain.w3.eth.get_transaction_count(setup.address) == sent
 
 
+@pytest.mark.parametrize("fate", ["dropped", "replaced"])
+def test_a_dropped_or_replaced_stake_is_shown_so(qtbot, chain: Chain, wallet: Wallet, runner: TaskRunner,
+                                                  fate: str) -> None:
+    wallet.unlock(PASSPHRASE)
+    window = open_window(qtbot, wallet, runner, local(chain))
+    loaded(qtbot, window)
+    w3, me, status = chain.w3, window.source.read.address, window.balances.status
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        window.balances.amount.setText("100")
+        button(window, "wallet-stake").click()
+        confirm_dialog(qtbot, window).findChild(QPushButton, "wallet-confirm-send").click()
+        qtbot.waitUntil(lambda: "pending" in status.text(), timeout=WAIT_MS)
+        [pending] = w3.eth.get_block("pending")["transactions"]
+        if fate == "dropped":
+            w3.provider.make_request("anvil_dropTransaction", [pending.to_0x_hex()])
+        else:  # the same nonce, a higher fee: what a wallet's "speed up" or "cancel" sends
+            nonce = w3.eth.get_transaction(pending)["nonce"]
+            other = {"to": me, "value": 0, "gas": 21_000, "nonce": nonce, "chainId": 31337, "type": 2,
+                     "maxFeePerGas": 10**12, "maxPriorityFeePerGas": 10**11}
+            w3.eth.send_raw_transaction(wallet.signer().sign_transaction(other))
+            w3.provider.make_request("evm_mine", [])
+        expected = "Dropped:" if fate == "dropped" else "Replaced:"
+        qtbot.waitUntil(lambda: status.text().startswith(expected), timeout=WAIT_MS)
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    assert ("nothing was spent" if fate == "dropped" else "it will not be mined") in status.text()
+    assert chain.suite.stake_info(me).active == 0 and button(window, "wallet-stake").isEnabled()
+    button(window, "wallet-stake").click()  # sent again (a dropped nonce is reused: no gap), it goes through
+    confirm_dialog(qtbot, window).findChild(QPushButton, "wallet-confirm-send").click()
+    qtbot.waitUntil(lambda: "confirmed in block" in status.text(), timeout=WAIT_MS)
+    assert chain.suite.stake_info(me).active == 100 * AGT_UNIT
+
+
 def test_level_upgrade_joins_approves_and_upgrades(qtbot, chain: Chain, wallet: Wallet, runner: TaskRunner) -> None:
     wallet.unlock(PASSPHRASE)
     window = open_window(qtbot, wallet, runner, local(chain))
