@@ -184,7 +184,7 @@ def test_level_upgrade_joins_approves_and_upgrades(qtbot, chain: Chain, wallet: 
         assert expected in dialog.text.text()
         dialog.findChild(QPushButton, "wallet-confirm-send").click()
         qtbot.waitUntil(lambda: window.level.flow.dialog is not dialog, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "level 1 (Bronze)" in text(window, "wallet-standing"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "card at level 1 (Bronze)" in text(window, "wallet-standing"), timeout=WAIT_MS)
     assert "level 2 · Silver: burns 200 AGT" in upgrade.text()
 
 

@@ -71,8 +71,8 @@ class ChainPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addLayout(self.body)
+        layout.addWidget(self.status)  # under the controls it is about
         layout.addStretch(1)
-        layout.addWidget(self.status)
 
     # ---- what a page provides ------------------------------------------------------------
 

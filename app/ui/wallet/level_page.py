@@ -10,11 +10,10 @@ from html import escape
 
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
-from app.ui.wallet.chain_page import ChainPage, ChainSource
+from app.ui.wallet.chain_page import ChainPage, ChainSource, grouped
 from app.wallet import perks, staking
 from app.wallet.chain import ChainWallet
 from app.wallet.perks import Standing, Step
-from app.wallet.transactions import format_units
 
 
 @dataclass(frozen=True)
@@ -35,14 +34,14 @@ def _rows(steps: list[tuple[bool, str, str]]) -> str:
 def describe_standing(view: LevelView) -> str:
     """Rich text: the tier, the level, then each step with what it unlocks (✔: held)."""
     s = view.standing
-    level = "no membership card yet" if s.level is None else f"level {s.level} ({s.levels[s.level].name})"
-    tiers = [(t.held, f"Tier {t.number} · {t.name}" + (f" (stake {format_units(t.price)} AGT)" if t.price else ""),
+    level = "no membership card yet" if s.level is None else f"card at level {s.level} ({s.levels[s.level].name})"
+    tiers = [(t.held, f"Tier {t.number} · {t.name}" + (f" (stake {grouped(t.price)} AGT)" if t.price else ""),
               t.unlocks) for t in s.tiers]
-    levels = [(lv.held, f"Level {lv.number} · {lv.name}" + (f" ({format_units(lv.price)} AGT)" if lv.price else ""),
+    levels = [(lv.held, f"Level {lv.number} · {lv.name}" + (f" ({grouped(lv.price)} AGT)" if lv.price else ""),
                lv.unlocks) for lv in s.levels]
     held = {m.number for m in s.medallions}
     medals = [(kind in held, perk.name, perk.unlocks) for kind, perk in sorted(view.medallion_kinds.items())]
-    return (f"<p>Routing tier <b>{s.routing_tier}</b>: stake tier {s.stake_tier}, card {level}. "
+    return (f"<p>Routing tier <b>{s.routing_tier}</b>: stake tier {s.stake_tier}, {level}. "
             f"Medallions held: {len(held)}.</p>"
             f"<h4>Stake tiers</h4><table>{_rows(tiers)}</table>"
             f"<h4>Card levels</h4><table>{_rows(levels)}</table>"
@@ -71,7 +70,7 @@ class LevelPage(ChainPage):
         else:
             join = " (joins first: mints the free card)" if data.standing.level is None else ""
             self.upgrade_button.setText(f"Upgrade to level {step.number} · {step.name}: "
-                                        f"burns {format_units(step.price or 0)} AGT{join}")
+                                        f"burns {grouped(step.price or 0)} AGT{join}")
 
     def action_enabled(self, button: QPushButton) -> bool:
         return self.data.next_level is not None

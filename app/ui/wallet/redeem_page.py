@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QWidget
 
 from app.sync.wire import RedemptionOut
 from app.ui.wallet.chain_page import ChainPage, ChainSource
@@ -40,8 +40,11 @@ class RedeemPage(ChainPage):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("wallet-redeem-refresh")
         self.refresh_button.clicked.connect(self.reload)
-        self.body.addWidget(self.claim_button)
-        self.body.addWidget(self.refresh_button)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.claim_button)
+        self.body.addLayout(row)
 
     def reload(self) -> None:
         if self.source.coordinator_url is None or self.source.locked:

@@ -35,6 +35,7 @@ class ConfirmTxDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("wallet-confirm-tx")
         self.setWindowTitle("Confirm transaction")
+        self.setMinimumWidth(480)
         quote = prepared.quote
         price = quote.max_fee_per_gas / 1e9
         tip = "" if quote.max_priority_fee_per_gas is None else f", tip {quote.max_priority_fee_per_gas / 1e9:.3f} gwei"
