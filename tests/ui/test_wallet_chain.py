@@ -197,8 +197,11 @@ def test_locked_wallet_reads_balances_and_enables_no_action(qtbot, chain: Chain,
     assert text(window, "wallet-agt") == "50,000 AGT"
     assert not any(b.isEnabled() for b in window.balances.actions + window.level.actions + window.verify.actions)
     wallet.unlock(PASSPHRASE)
-    window._poll()
-    assert button(window, "wallet-stake").isEnabled() and not window.balances.notice.isVisible()
+    window.close()  # closed and opened again (File > Wallet… > On chain…): the lock poll resumes
+    window.show()
+    assert window.timer.isActive()
+    qtbot.waitUntil(lambda: button(window, "wallet-stake").isEnabled(), timeout=WAIT_MS)
+    assert not window.balances.notice.isVisible()
     qtbot.waitUntil(lambda: "Could not read" in window.redeem.status.text(), timeout=WAIT_MS)  # the coordinator
     assert not window.redeem.claim_button.isEnabled() and window.verify.verify_button.isEnabled()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from app.core.tasks import TaskRunner
@@ -111,6 +112,15 @@ class ChainWindow(QDialog):
             if not locked:
                 self.redeem.reload()
         self._show()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Shown again after a close: the lock poll resumes and the pages read afresh."""
+        super().showEvent(event)
+        if not self.timer.isActive():
+            self.timer.start()
+            self._poll()
+            for page in self.pages:
+                page.reload()
 
     def done(self, result: int) -> None:
         self.timer.stop()
