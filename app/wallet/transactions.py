@@ -130,6 +130,7 @@ class TxSender:
         self.w3, self.signer = w3, signer
         self.confirmations, self.native_symbol = confirmations, native_symbol
         self.on_progress: Progress | None = None  # told after the send and at each new confirmation (the UI)
+        self.stop_tracking = threading.Event()  # set: stop waiting (the window closes); the chain goes on
         self.nonces, self.poll_s, self.timeout_s = nonces, poll_s, timeout_s
         self.chain_id = w3.eth.chain_id
 
@@ -175,7 +176,7 @@ class TxSender:
         # can count a mined nonce a moment before it serves the receipt (seen on anvil), and a
         # load-balanced RPC can ask a node that has not seen the transaction yet.
         deadline, replaced, missing = time.monotonic() + self.timeout_s, 0, 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stop_tracking.is_set():
             receipt = self._receipt(tx_hash)
             if receipt is not None:
                 replaced = missing = 0
@@ -200,7 +201,10 @@ class TxSender:
                     self.nonces.release(self.chain_id, self.signer.address, nonce)  # sending again reuses it
                     raise TxDropped(f"{description}: transaction {tx_hash} was dropped by the network; "
                                     "nothing was spent, you can send it again")
-            time.sleep(self.poll_s)
+            self.stop_tracking.wait(self.poll_s)
+        if self.stop_tracking.is_set():
+            raise TxTimeout(f"{description}: stopped watching transaction {tx_hash}; it may still be mined: "
+                            "check it before sending again")
         raise TxTimeout(f"{description}: transaction {tx_hash} is not confirmed after {self.timeout_s:.0f} s; "
                         "it may still be mined: check it before sending again")
 

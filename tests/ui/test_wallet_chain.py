@@ -167,6 +167,24 @@ def test_a_dropped_or_replaced_stake_is_shown_so(qtbot, chain: Chain, wallet: Wa
     assert chain.suite.stake_info(me).active == 100 * AGT_UNIT
 
 
+def test_closing_the_app_stops_tracking_so_no_worker_keeps_the_exit_waiting(qtbot, chain: Chain, wallet: Wallet,
+                                                                             runner: TaskRunner) -> None:
+    wallet.unlock(PASSPHRASE)
+    window = open_window(qtbot, wallet, runner, local(chain, confirmations=3))
+    loaded(qtbot, window)
+    window.balances.amount.setText("100")
+    button(window, "wallet-stake").click()
+    confirm_dialog(qtbot, window).findChild(QPushButton, "wallet-confirm-send").click()
+    qtbot.waitUntil(lambda: "1/3 confirmations" in window.balances.status.text(), timeout=WAIT_MS)
+    window.close()  # the window alone: still tracked
+    qtbot.wait(1200)
+    assert window.balances.flow.busy
+    window.shut_down()  # what the main window does when it closes
+    qtbot.waitUntil(lambda: not window.balances.flow.busy, timeout=5_000)
+    assert "stopped watching transaction" in window.balances.status.text()
+    assert chain.suite.stake_info(window.source.read.address).active == 100 * AGT_UNIT  # it was mined all the same
+
+
 def test_level_upgrade_joins_approves_and_upgrades(qtbot, chain: Chain, wallet: Wallet, runner: TaskRunner) -> None:
     wallet.unlock(PASSPHRASE)
     window = open_window(qtbot, wallet, runner, local(chain))

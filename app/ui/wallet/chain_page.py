@@ -151,5 +151,5 @@ class ChainPage(QWidget):
         self.status.setText(text)
         self.status.setStyleSheet(style)
 
-    def close_page(self) -> None:
-        self.flow.close()
+    def close_page(self, *, stop_tracking: bool = False) -> None:
+        self.flow.close(stop_tracking=stop_tracking)

@@ -123,10 +123,18 @@ class ChainWindow(QDialog):
                 page.reload()
 
     def done(self, result: int) -> None:
+        """Closed: an open confirmation is declined; a transaction being tracked is still followed
+        (its result shows when the window opens again)."""
         self.timer.stop()
         for page in self.pages:
             page.close_page()
         super().done(result)
+
+    def shut_down(self) -> None:
+        """The app exits: also stop tracking, so that no worker keeps the exit waiting."""
+        for page in self.pages:
+            page.close_page(stop_tracking=True)
+        self.reject()
 
 
 def open_chain_window(ctx: AppContext, bridge: Bridge, parent: QWidget) -> None:

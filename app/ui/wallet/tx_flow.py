@@ -81,6 +81,7 @@ class TxFlow:
         self.dialog: ConfirmTxDialog | None = None
         self._answer: Future[bool] | None = None
         self._symbol = "ETH"
+        self._sending: ChainWallet | None = None  # the wallet of the flow under way (its sender is tracking)
 
     def start(self, make_cw: Callable[[], ChainWallet], symbol: str, what: str,
               action: Callable[[ChainWallet, Callable[[PreparedTx], bool]], Any],
@@ -97,12 +98,12 @@ class TxFlow:
             self.bridge.post(lambda: self.on_status(f"{what}: {state} ({tx_hash[:10]}…)"))
 
         def work() -> list[TxResult]:
-            cw = make_cw()
+            cw = self._sending = make_cw()
             cw.tx.on_progress = progress
             try:
                 result = action(cw, self._confirm)
             finally:
-                cw.tx.on_progress = None
+                cw.tx.on_progress, self._sending = None, None
             return result if isinstance(result, list) else [result]
 
         def finished(results: list[TxResult]) -> None:
@@ -136,8 +137,12 @@ class TxFlow:
         if answer is not None and not answer.done():
             answer.set_result(accepted)
 
-    def close(self) -> None:
-        """The page goes away: a question still open counts as declined, so the worker ends."""
+    def close(self, *, stop_tracking: bool = False) -> None:
+        """The page goes away: a question still open counts as declined; with `stop_tracking` (the
+        app exits, and waits for its workers) the tracking ends too; a sent transaction goes on."""
         if self.dialog is not None:
             self.dialog.reject()
         self._answered(False)
+        sending = self._sending
+        if stop_tracking and sending is not None:
+            sending.tx.stop_tracking.set()
