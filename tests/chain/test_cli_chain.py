@@ -22,8 +22,8 @@ from app.wallet import keystore
 from app.wallet.contracts import deploy
 from tests.chain.conftest import Chain
 from tests.chain.flow_helpers import alaya_wallet
+from tests.coordinator.live import wait_healthy
 from tests.coordinator.postgres import free_port
-from tests.coordinator.test_cli_serve import _wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "cli passphrase 123"
@@ -96,7 +96,7 @@ def test_serve_with_a_chain_signs_with_its_keystore_and_never_shows_the_key(chai
     env = {**os.environ, "ALAYA_COORDINATOR_SIGNER_PASSWORD": password}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
         info = requests.get(f"http://127.0.0.1:{port}/v1/chain", timeout=10).json()
         assert info["voucher_signer"] == chain.coordinator.address and info["contracts"] == chain.suite.addresses()
     finally:
