@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from app.core.tasks import TaskRunner
@@ -82,6 +83,7 @@ class TxFlow:
         self._answer: Future[bool] | None = None
         self._symbol = "ETH"
         self._sending: ChainWallet | None = None  # the wallet of the flow under way (its sender is tracking)
+        self._shut = False  # the app exits: every later question is declined without being shown
 
     def start(self, make_cw: Callable[[], ChainWallet], symbol: str, what: str,
               action: Callable[[ChainWallet, Callable[[PreparedTx], bool]], Any],
@@ -126,9 +128,13 @@ class TxFlow:
             return False
 
     def _ask(self, prepared: PreparedTx, answer: Future[bool]) -> None:
+        if self._shut:
+            answer.set_result(False)
+            return
         self.on_status(f"{prepared.description}: simulated, waiting for your confirmation")
         self._answer = answer
         self.dialog = ConfirmTxDialog(prepared, self._symbol, self.parent)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog.finished.connect(lambda code: self._answered(code == QDialog.DialogCode.Accepted))
         self.dialog.open()
 
@@ -144,5 +150,7 @@ class TxFlow:
             self.dialog.reject()
         self._answered(False)
         sending = self._sending
-        if stop_tracking and sending is not None:
-            sending.tx.stop_tracking.set()
+        if stop_tracking:
+            self._shut = True
+            if sending is not None:
+                sending.tx.stop_tracking.set()
