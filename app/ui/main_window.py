@@ -43,6 +43,7 @@ from app.ui.canvas.view import CanvasView
 from app.ui.dialogs.settings_dialog import SettingsDialog
 from app.ui.dialogs.shortcut_editor import ShortcutEditor
 from app.ui.dialogs.wallet_dialog import open_wallet_dialog
+from app.ui.wallet.chain_window import ChainWindow
 from app.ui.edit_ops import EditOps
 from app.ui.lease_heartbeat import LeaseHeartbeat
 from app.ui.operations import import_folder
@@ -379,6 +380,8 @@ class MainWindow(QMainWindow):
         self.task_list.model.close()  # no new reads; queued writes still finish (AppContext.close)
         self.assist_host.close()
         self.wallet_sync.close()
+        for chain_window in self.findChildren(ChainWindow):
+            chain_window.shut_down()  # a pending confirmation declined, tracking stopped: its worker ends
         super().closeEvent(event)
 
 

@@ -89,6 +89,7 @@ class TxResult:
 
 
 Confirm = Callable[[PreparedTx], bool]
+Progress = Callable[[str, int, int], None]  # (tx hash, confirmations so far, confirmations wanted)
 
 
 def format_units(amount: int, decimals: int = 18, places: int = 6) -> str:
@@ -128,6 +129,8 @@ class TxSender:
                  nonces: NonceManager = NONCES, poll_s: float = 0.5, timeout_s: float = 300.0) -> None:
         self.w3, self.signer = w3, signer
         self.confirmations, self.native_symbol = confirmations, native_symbol
+        self.on_progress: Progress | None = None  # told after the send and at each new confirmation (the UI)
+        self.stop_tracking = threading.Event()  # set: stop waiting (the window closes); the chain goes on
         self.nonces, self.poll_s, self.timeout_s = nonces, poll_s, timeout_s
         self.chain_id = w3.eth.chain_id
 
@@ -164,6 +167,7 @@ class TxSender:
             self.nonces.release(self.chain_id, prepared.sender, nonce)
             raise
         log.info("%s: sent %s (nonce %d)", prepared.description, tx_hash, nonce)
+        self._progress(tx_hash, 0)
         return self.track(prepared.description, tx_hash, nonce)
 
     def track(self, description: str, tx_hash: str, nonce: int) -> TxResult:
@@ -172,13 +176,15 @@ class TxSender:
         # can count a mined nonce a moment before it serves the receipt (seen on anvil), and a
         # load-balanced RPC can ask a node that has not seen the transaction yet.
         deadline, replaced, missing = time.monotonic() + self.timeout_s, 0, 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stop_tracking.is_set():
             receipt = self._receipt(tx_hash)
             if receipt is not None:
                 replaced = missing = 0
                 if receipt["status"] != 1:
                     raise ContractReverted(replay_failed_transaction(self.w3, tx_hash))
-                if self.w3.eth.block_number - receipt["blockNumber"] + 1 >= self.confirmations:
+                depth = self.w3.eth.block_number - receipt["blockNumber"] + 1
+                self._progress(tx_hash, depth)
+                if depth >= self.confirmations:
                     again = self._receipt(tx_hash)  # still there after the wait: not reorganised away
                     if again is not None and again["blockHash"] == receipt["blockHash"]:
                         return self._result(description, tx_hash, nonce, again)
@@ -192,11 +198,19 @@ class TxSender:
             else:
                 missing += 1
                 if missing >= VERDICT_POLLS:
+                    self.nonces.release(self.chain_id, self.signer.address, nonce)  # sending again reuses it
                     raise TxDropped(f"{description}: transaction {tx_hash} was dropped by the network; "
                                     "nothing was spent, you can send it again")
-            time.sleep(self.poll_s)
+            self.stop_tracking.wait(self.poll_s)
+        if self.stop_tracking.is_set():
+            raise TxTimeout(f"{description}: stopped watching transaction {tx_hash}; it may still be mined: "
+                            "check it before sending again")
         raise TxTimeout(f"{description}: transaction {tx_hash} is not confirmed after {self.timeout_s:.0f} s; "
                         "it may still be mined: check it before sending again")
+
+    def _progress(self, tx_hash: str, depth: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(tx_hash, min(depth, self.confirmations), self.confirmations)
 
     def _receipt(self, tx_hash: str) -> Any:
         try:

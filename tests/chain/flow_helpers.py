@@ -27,6 +27,7 @@ from coordinator.main import create_app
 from tests.chain.conftest import Chain
 from tests.coordinator.live import LiveClient, bound_socket, serve_in_thread
 from tests.coordinator.requester import declare, put_chunk
+from tests.coordinator.wallets import sign_in
 
 PASSPHRASE = "correct horse battery staple 8"
 LIGHT_SCRYPT_N = 2**4
@@ -98,6 +99,17 @@ def tier_gated_request(client: LiveClient, requester: dict[str, str], min_tier: 
     assert declared.status_code == 201, declared.text
     assert put_chunk(client, requester, declared.json()["id"], data, 0, len(data)).status_code == 200
     return request_id
+
+
+def gated_request_and_contributor(client: LiveClient, admin: Any, requester: Any,
+                                  me: Any) -> tuple[str, dict[str, str]]:
+    """Signed in as the administrator, `requester` made a requester who posts a tier-2 request;
+    then `me` signed in: (the request's id, my headers)."""
+    admin_headers = sign_in(client, admin)
+    sign_in(client, requester)
+    client.patch(f"/v1/accounts/{requester.address}", json={"roles": ["requester"]}, headers=admin_headers)
+    request_id = tier_gated_request(client, sign_in(client, requester), min_tier=2)
+    return request_id, sign_in(client, me)
 
 
 def other_key_voucher(chain: Chain, voucher: Any, **changes: Any) -> Any:

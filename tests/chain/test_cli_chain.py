@@ -22,8 +22,8 @@ from app.wallet import keystore
 from app.wallet.contracts import deploy
 from tests.chain.conftest import Chain
 from tests.chain.flow_helpers import alaya_wallet
-from tests.coordinator.postgres import free_port
 from tests.coordinator.live import wait_healthy
+from tests.coordinator.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "cli passphrase 123"

@@ -23,8 +23,8 @@ from app.wallet.revert import ContractReverted
 from app.wallet.verify import verify_inclusion
 from tests.chain.conftest import Chain
 from tests.chain.flow_helpers import (
-    PASSPHRASE, Clock, Confirmations, alaya_wallet, chain_coordinator, contributor_wallet, open_chain_wallet, other_key_voucher,
-    secrets_of, tier_gated_request,
+    PASSPHRASE, Clock, Confirmations, alaya_wallet, chain_coordinator, contributor_wallet, gated_request_and_contributor,
+    open_chain_wallet, other_key_voucher, secrets_of,
 )
 from tests.coordinator.contributor import lease, submission
 from tests.coordinator.live import LiveClient
@@ -155,11 +155,7 @@ def test_stake_lease_work_close_claim_verify(chain: Chain, tmp_path: Path, caplo
     cw, confirm, clock = open_chain_wallet(chain, wallet), Confirmations(), Clock(START)
 
     with chain_coordinator(chain, tmp_path, clock, ADMIN.address) as (url, ctx), LiveClient(url) as client:
-        admin = sign_in(client, ADMIN)
-        sign_in(client, REQUESTER)
-        client.patch(f"/v1/accounts/{REQUESTER.address}", json={"roles": ["requester"]}, headers=admin)
-        request_id = tier_gated_request(client, sign_in(client, REQUESTER), min_tier=2)
-        contributor = sign_in(client, me)
+        request_id, contributor = gated_request_and_contributor(client, ADMIN, REQUESTER, me)
         assert lease(client, contributor, 5, request_id=request_id) == []  # tier 0: nothing routed
         stake_gas = _stake_to_tier_two(cw, confirm)
         assert client.get("/v1/me", headers=contributor).json()["tier"] == 2  # read from chain

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
@@ -154,7 +155,8 @@ def test_auto_lock_shows_by_itself(qtbot, tmp_path: Path, runner: TaskRunner) ->
     assert "Locked" in dialog.summary.text() and _button(dialog, "wallet-unlock").isEnabled()
 
 
-def test_the_main_window_opens_it(qtbot, tmp_path: Path, no_keyring: None) -> None:
+def _from_the_main_window(qtbot, tmp_path: Path) -> tuple[AppContext, Any, WalletDialog]:
+    """A main window on a new workspace, and its wallet window opened by File > Wallet…"""
     from app.ui.main_window import MainWindow
 
     ctx = AppContext.load(workspace=tmp_path / "ws")
@@ -164,9 +166,36 @@ def test_the_main_window_opens_it(qtbot, tmp_path: Path, no_keyring: None) -> No
     qtbot.waitUntil(lambda: window.findChild(WalletDialog) is not None, timeout=10_000)
     dialog = window.findChild(WalletDialog)
     qtbot.waitUntil(lambda: not dialog.busy)
+    return ctx, window, dialog
+
+
+def test_the_main_window_opens_it(qtbot, tmp_path: Path, no_keyring: None) -> None:
+    ctx, window, dialog = _from_the_main_window(qtbot, tmp_path)
     assert dialog.wallet is ctx.wallet and dialog.wallet.folder == tmp_path / "ws" / "wallet"
     assert "No wallet" in dialog.summary.text()
     window.action_set["file.wallet"].trigger()  # a second time: the same window
     assert len(window.findChildren(WalletDialog)) == 1
+    window.close()
+    ctx.close()
+
+
+def test_on_chain_opens_the_chain_window_of_the_workspace_chain(qtbot, tmp_path: Path, no_keyring: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.ui.wallet.chain_window import ChainWindow
+
+    monkeypatch.setenv("ALAYA_WALLET__CHAIN", "local")  # no contracts listed for it: the pages must say so
+    ctx, window, dialog = _from_the_main_window(qtbot, tmp_path)
+    assert not _button(dialog, "wallet-chain").isEnabled()  # no wallet yet
+    _import_anvil(qtbot, dialog)
+    _button(dialog, "wallet-chain").click()
+    qtbot.waitUntil(lambda: dialog.findChild(ChainWindow) is not None, timeout=10_000)
+    chain_window = dialog.findChild(ChainWindow)
+    assert chain_window.windowTitle() == "Wallet on Local anvil"
+    qtbot.waitUntil(lambda: not chain_window.connecting, timeout=40_000)
+    # whatever listens on the chain list's port, if anything: not reachable or not ours, said, nothing on
+    assert chain_window.source.read is None and chain_window.balances.notice.text()
+    assert not any(b.isEnabled() for page in chain_window.pages for b in page.actions)
+    _button(dialog, "wallet-chain").click()  # a second time: the same window
+    assert len(dialog.findChildren(ChainWindow)) == 1
     window.close()
     ctx.close()

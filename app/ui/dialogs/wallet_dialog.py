@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 
 from app.core.tasks import TaskRunner
 from app.ui.dialogs.wallet_setup import CreatePage, ImportPage
+from app.ui.wallet.chain_window import open_chain_window
 from app.ui.workers import Bridge, describe
 from app.wallet.chains import get_chain
 from app.wallet.errors import WalletError
@@ -34,12 +35,13 @@ LOCK_POLL_MS = 5000
 
 class WalletDialog(QDialog):
     def __init__(self, wallet: Wallet, runner: TaskRunner, bridge: Bridge, *, chain_name: str,
-                 parent: QWidget | None = None) -> None:
+                 open_chain: Callable[[QWidget], None] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("WalletDialog")
         self.setWindowTitle("Wallet")
         self.wallet, self.runner, self.bridge, self.chain_name = wallet, runner, bridge, chain_name
         self.record: WalletRecord | None = None
+        self.open_chain = open_chain  # the chain window (balances, staking, level, redemption, verify)
         self.busy = False
         self.summary, self.error = QLabel(), QLabel()
         self.error.setObjectName("wallet-error")
@@ -54,7 +56,7 @@ class WalletDialog(QDialog):
         self.passphrase.returnPressed.connect(self.unlock)
         self.buttons = {name: QPushButton(text) for name, text in (
             ("unlock", "Unlock"), ("lock", "Lock"), ("add", "Add account"), ("create", "Create…"),
-            ("import", "Import…"))}
+            ("import", "Import…"), ("chain", "On chain…"))}
         keychain = wallet.keychain is not None
         self.create_page = CreatePage(keychain_available=keychain)
         self.import_page = ImportPage(keychain_available=keychain)
@@ -82,6 +84,7 @@ class WalletDialog(QDialog):
             unlock_row.addWidget(self.buttons[name])
         layout.addLayout(unlock_row)
         setup_row = QHBoxLayout()
+        setup_row.addWidget(self.buttons["chain"])
         setup_row.addStretch(1)
         setup_row.addWidget(self.buttons["create"])
         setup_row.addWidget(self.buttons["import"])
@@ -96,6 +99,7 @@ class WalletDialog(QDialog):
         self.buttons["add"].clicked.connect(self.add_account)
         self.buttons["create"].clicked.connect(self.start_create)
         self.buttons["import"].clicked.connect(lambda: self._go(IMPORT))
+        self.buttons["chain"].clicked.connect(lambda: self.open_chain and self.open_chain(self))
         self.create_page.create_requested.connect(self.create)
         self.import_page.import_requested.connect(self.import_wallet)
         for page in (self.create_page, self.import_page):
@@ -162,6 +166,8 @@ class WalletDialog(QDialog):
         self.buttons["add"].setEnabled(idle and not locked and record is not None and record.kind == "hd")
         for name in ("create", "import"):
             self.buttons[name].setEnabled(idle and record is None)
+        self.buttons["chain"].setVisible(self.open_chain is not None)
+        self.buttons["chain"].setEnabled(record is not None)
 
     # ---- actions -------------------------------------------------------------------------
 
@@ -246,7 +252,8 @@ def open_wallet_dialog(ctx: AppContext, bridge: Bridge, parent: QWidget,
 
     def opened(result: tuple[Wallet, str]) -> None:
         wallet, chain_name = result
-        dialog = WalletDialog(wallet, ctx.runner, bridge, chain_name=chain_name, parent=parent)
+        dialog = WalletDialog(wallet, ctx.runner, bridge, chain_name=chain_name, parent=parent,
+                              open_chain=lambda window: open_chain_window(ctx, bridge, window))
         dialog.show()
 
     def load() -> tuple[Wallet, str]:
