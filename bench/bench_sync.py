@@ -7,8 +7,8 @@ workspace registers the leases and queues one submission per task (a whole-item 
 the clock starts; each is signed on its way out, as in real use. Measured: `Pusher.drain()`
 with batches of 100 through /v1/submissions/batch (two on the wire at once), every answer
 recorded in the workspace (outcome, task sync state). Redundancy 3 and one contributor: no item
-completes, so the coordinator's consensus step (moving out of the submission transaction on
-branch `ingest`) does not weigh on a measure of sync. Baseline, same run and same server: one request per submission (POST
+completes, so the coordinator's quality worker (consensus, in the background) stays idle and
+the figure measures sync alone. Baseline, same run and same server: one request per submission (POST
 /v1/submissions with its Idempotency-Key), no batching, on a smaller queue (2,000) whose rate
 stands for the whole. Every submission must come back sent.
 """
