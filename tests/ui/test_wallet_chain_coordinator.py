@@ -20,7 +20,7 @@ from app.wallet.chains import get_chain
 from tests.chain.conftest import Chain, anvil, chain, deployed
 from tests.chain.flow_helpers import (PASSPHRASE, Clock, Confirmations, chain_coordinator, contributor_wallet,
                                       gated_request_and_contributor, open_chain_wallet)
-from tests.chain.test_whole_flow import ADMIN, AGT, EPOCH, REQUESTER, START, _close_and_fund, _work_accepted
+from tests.chain.test_whole_flow import ADMIN, AGT, EPOCH, REQUESTER, _close_and_fund, _work_accepted
 from tests.coordinator.live import LiveClient
 from tests.coordinator.wallets import Wallet
 from tests.ui.wallet_fixtures import runner
@@ -37,7 +37,7 @@ def test_redeem_a_month_and_verify_a_submission_in_the_window(qtbot, chain: Chai
     chain.fund(me.address, 5_000 * AGT)
     wallet = contributor_wallet(tmp_path, key)
     wallet.unlock(PASSPHRASE)
-    clock = Clock(START)
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))  # sign-in messages carry the real time
     with chain_coordinator(chain, tmp_path, clock, ADMIN.address) as (url, _), LiveClient(url) as client:
         request_id, contributor = gated_request_and_contributor(client, ADMIN, REQUESTER, me)
         staking.stake(open_chain_wallet(chain, wallet), 1_000 * AGT, Confirmations())
