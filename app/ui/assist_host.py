@@ -100,14 +100,22 @@ class AssistHost(QObject):
                 "prefetch schedule failed: %s", exc))
 
     def settings_changed(self) -> None:
-        """Model, checkpoint or device may have changed: the next use builds a new assist."""
-        self.close()
+        """Model, checkpoint or device may have changed: the next use builds a new assist.
+
+        The open session keeps its `SessionAssist`: its smart tool goes on asking, and the
+        next request reaches the new model.
+        """
+        self._drop_assist()
         if self.session is not None and self._wanted():
             self.open(self.session)
 
     def close(self) -> None:
+        """The window closes: the session's requests stop and the model's threads end."""
         if self.session is not None and isinstance(self.session.assist, SessionAssist):
             self.session.assist.close()
+        self._drop_assist()
+
+    def _drop_assist(self) -> None:
         old, self.assist, self._opened = self.assist, None, None
         if old is not None:  # joining its threads may wait for a running encode: not on the GUI thread
             threading.Thread(target=old.close, name="alaya-assist-close", daemon=True).start()
@@ -127,6 +135,7 @@ class SessionAssist:
     def __init__(self, host: AssistHost, session: AssetSession) -> None:
         self.host, self.session = host, session
         self._hover: dict[str, Any] | None = None
+        self._closed = False
         self._hover_timer = QTimer(host)  # dies with the window, never fires into a closed one
         self._hover_timer.setSingleShot(True)
         self._hover_timer.setInterval(HOVER_SETTLE_MS)
@@ -142,6 +151,8 @@ class SessionAssist:
 
     def request(self, *, positive: Sequence[Any], negative: Sequence[Any], box: Any, previous_logits: Any,
                 hover: bool, done: Callable[[Any], None]) -> None:
+        if self._closed:
+            return  # a tool of a session no longer shown
         request = dict(positive=positive, negative=negative, box=box, previous_logits=previous_logits,
                        hover=hover, done=done)
         if hover:
@@ -153,8 +164,14 @@ class SessionAssist:
         self._send(**request)
 
     def close(self) -> None:
-        """The session is no longer shown: drop a waiting hover and the timer."""
-        self._hover = None
+        """The session is no longer shown: drop a waiting hover and the timer. Idempotent.
+
+        A second `deleteLater` would touch a deleted QTimer; that RuntimeError, raised inside a
+        Qt override such as `closeEvent`, makes shiboken 6.11 segfault instead of raising.
+        """
+        if self._closed:
+            return
+        self._closed, self._hover = True, None
         self._hover_timer.stop()
         self._hover_timer.deleteLater()
 

@@ -188,3 +188,25 @@ def test_the_gui_never_stalls_while_sam_encodes_in_the_background(qtbot, make_wi
     upcoming = window.task_list.rows_after_current(3)
     cache = assist.prefetcher.cache
     assert all(cache.contains(labeler.cache_key(r.sha256)) for r in upcoming)  # type: ignore[attr-defined]
+
+
+def test_a_settings_change_keeps_the_smart_tool_working_and_the_window_closes(qtbot, make_window,  # noqa: F811
+                                                                            circle_ws: Path) -> None:
+    """The settings change rebuilds the model, not the open session's requests (whose timer it
+    used to delete; closing the window then touched the deleted timer inside `closeEvent`)."""
+    window = with_rows(qtbot, make_window(circle_ws), 2)
+    _open_first(qtbot, window)
+    window.action_set["tool.smart"].trigger()
+    tool = window.canvas.tool
+    window.set_dark_theme(not window.action_set["view.dark_theme"].isChecked())  # settings changed, saved
+    window.set_dark_theme(not window.action_set["view.dark_theme"].isChecked())  # and back
+    qtbot.wait(50)  # any deleteLater has run
+    window.canvas.actual_size()
+    (cx, cy), _r = CIRCLE
+    window.canvas.centerOn(cx, cy)
+    QTest.mouseMove(window.canvas.viewport(), at(window.canvas, cx, cy))  # a hover preview: uses the timer
+    QTest.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     at(window.canvas, cx, cy))
+    qtbot.waitUntil(lambda: bool(tool.candidates), timeout=20000)
+    window.close()  # an error in closeEvent reaches pytest-qt's hook (and no longer shiboken's crash)
+    window.assist_host.close()  # twice is harmless
