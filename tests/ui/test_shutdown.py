@@ -7,6 +7,7 @@ Both checks run in a child process: a regression kills the child, not the test s
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,12 @@ _DELETED_TIMER = """
 def _child(body: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(_DELETED_TIMER) + textwrap.dedent(body)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120, preexec_fn=_no_core_dump)
+
+
+def _no_core_dump() -> None:  # the canary's expected crash leaves no core file behind
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def test_the_upstream_hazard_is_still_there(tmp_path: Path) -> None:
