@@ -7,17 +7,24 @@ queued signal, and `Bridge.post(fn)` runs any callable there (it is the `post` a
 
 Delivery is always queued, even from the GUI thread itself, so a callback never runs in the
 middle of the code that scheduled it. After `close()` (window gone) deliveries are dropped.
+
+A worker thread never drops the last reference to a callback. Callbacks hold widgets; a widget
+(or this bridge) whose last Python reference goes away on a worker is destroyed there, while
+the GUI thread may be delivering to it: a segfault, now and then, at the end of a window's
+life. So a future keeps its callbacks in a `_Parcel` that the GUI thread empties, and posted
+callables are released by the GUI thread, even after `close()`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from app.core.errors import AlayaError
 
@@ -37,7 +44,9 @@ class Bridge(QObject):
     error = Signal(str)  # a failure no `on_error` handled: for the status bar
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        # always owned on the C++ side (by the application without a parent): the last Python
+        # reference, which may go on a worker thread, never deletes it there
+        super().__init__(parent if parent is not None else QCoreApplication.instance())
         self._closed = False
         self._lock = threading.Lock()
         self._pending = 0
@@ -50,9 +59,8 @@ class Bridge(QObject):
             return self._pending
 
     def post(self, fn: Callable[[], Any]) -> None:
-        """Run `fn()` on the GUI thread, soon; safe from any thread."""
-        if self._closed:
-            return
+        """Run `fn()` on the GUI thread, soon; safe from any thread. After `close()` the GUI
+        thread only releases it."""
         with self._lock:
             self._pending += 1
         try:
@@ -68,15 +76,23 @@ class Bridge(QObject):
         Without `on_error` the failure is logged and emitted as `error`. A cancelled future
         calls neither. Returns the future, for chaining and tests.
         """
-        future.add_done_callback(lambda f: self.post(lambda: self._settle(f, on_done, on_error)))
+        parcel, bridge = _Parcel(future, on_done, on_error), weakref.ref(self)
+
+        def settled(_f: Future[T]) -> None:  # on whichever thread settled the future
+            alive = bridge()
+            if alive is not None:
+                parcel.bridge = alive  # kept alive by the queued event: released on the GUI thread
+                alive.post(parcel)
+
+        future.add_done_callback(settled)
         return future
 
     def close(self) -> None:
         """Drop every later delivery (the window is closing)."""
         self._closed = True
 
-    def _settle(self, future: Future[T], on_done: Callable[[T], Any],
-                on_error: Callable[[BaseException], Any] | None) -> None:
+    def _settle(self, parcel: _Parcel) -> None:
+        future, on_done, on_error = parcel.take()  # the future no longer holds them
         try:
             result = future.result()
         except CancelledError:
@@ -94,9 +110,32 @@ class Bridge(QObject):
         with self._lock:
             self._pending -= 1
         if self._closed:
-            return
+            if isinstance(fn, _Parcel):
+                fn.take()
+            return  # `fn` and what it holds are released here, on the GUI thread
         try:
-            fn()
+            self._settle(fn) if isinstance(fn, _Parcel) else fn()
         except Exception as exc:
             log.exception("a callback on the GUI thread failed")
             self.error.emit(describe(exc))
+
+
+class _Parcel:
+    """A future's callbacks, until the GUI thread takes them out (see the module's note)."""
+
+    __slots__ = ("future", "on_done", "on_error", "bridge")
+
+    def __init__(self, future: Future[Any], on_done: Callable[[Any], Any],
+                 on_error: Callable[[BaseException], Any] | None) -> None:
+        self.future: Future[Any] | None = future
+        self.on_done: Callable[[Any], Any] | None = on_done
+        self.on_error = on_error
+        self.bridge: Bridge | None = None
+
+    def take(self) -> tuple[Future[Any], Callable[[Any], Any], Callable[[BaseException], Any] | None]:
+        """On the GUI thread: everything out, so that the future (which a worker may be the last
+        to hold) holds no widget, and no bridge."""
+        taken = self.future, self.on_done, self.on_error
+        self.future = self.on_done = self.on_error = self.bridge = None
+        assert taken[0] is not None and taken[1] is not None, "a future settles once"
+        return taken  # type: ignore[return-value]

@@ -363,3 +363,41 @@ def test_label_hotkeys_on_the_canvas_choose_and_relabel(qtbot, make_window: Make
     assert s.label == "traffic-light" and s.document.annotations()[0].label == "traffic-light"
     s.undo()
     assert s.document.annotations()[0].label == "person"
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["delivered", "closed"])
+def test_a_worker_never_drops_the_last_reference_to_a_callback(qtbot, closed: bool) -> None:
+    """Callbacks hold widgets; one freed on a worker thread is destroyed there (a segfault now and
+    then). Here the worker holds the future longest, yet the callback is freed on the GUI thread."""
+    import time
+
+    bridge = Bridge()
+    seen: list[int] = []
+    freed_on: list[str] = []
+
+    class Holder:
+        def done(self, value: int) -> None:
+            seen.append(value)
+
+        def __del__(self) -> None:
+            freed_on.append(threading.current_thread().name)
+
+    future: Future[int] = Future()
+    bridge.run(future, Holder().done)
+    if closed:
+        bridge.close()
+    handed = [future]
+    del future
+
+    def worker() -> None:
+        f = handed.pop()
+        f.set_result(1)
+        time.sleep(0.3)  # the GUI thread delivers meanwhile
+        del f  # the last reference to the future
+
+    thread = threading.Thread(target=worker, name="worker")
+    thread.start()
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5000)
+    thread.join()
+    assert freed_on == [threading.main_thread().name]
+    assert seen == ([] if closed else [1])
