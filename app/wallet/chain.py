@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -84,6 +85,17 @@ class ChainWallet:
 
     def latest_timestamp(self) -> int:
         return self.w3.eth.get_block("latest")["timestamp"]
+
+    def events(self, event: Any, **argument_filters: Any) -> list[Any]:
+        """Every log of `event` (e.g. `suite.reward_pool.events.Claimed()`) matching the filters,
+        oldest first: from the contracts' deployment block to the latest, `log_window` blocks
+        per request."""
+        last, window = self.w3.eth.block_number, self.chain.log_window
+        logs: list[Any] = []
+        for start in range(self.chain.deployed_at_block, last + 1, window):
+            logs += event.get_logs(from_block=start, to_block=min(start + window - 1, last),
+                                   argument_filters=argument_filters)
+        return logs
 
     def balances(self, reward_tokens: Sequence[str] = ()) -> Balances:
         """Gas token, AGT, stake, and each ERC-20 in `reward_tokens` (addresses), read at one block."""

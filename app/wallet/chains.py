@@ -37,8 +37,12 @@ class Chain(BaseModel):
     poa: bool
     confirmations: int = Field(ge=0, le=1000)
     contracts: dict[str, str] = Field(default_factory=dict)  # contract name -> EIP-55 address
+    # event searches (claim history) start at the contracts' deployment, not at block 0, and ask
+    # for at most `log_window` blocks at a time: public RPC nodes refuse wider eth_getLogs ranges
+    deployed_at_block: int = Field(default=0, ge=0, lt=2**53)
+    log_window: int = Field(default=10_000, ge=1, le=10_000_000)
 
-    @field_validator("chain_id", "confirmations", mode="before")
+    @field_validator("chain_id", "confirmations", "deployed_at_block", "log_window", mode="before")
     @classmethod
     def _not_bool(cls, value: object) -> object:
         if isinstance(value, bool):

@@ -66,9 +66,8 @@ def claim(cw: ChainWallet, voucher: VoucherOut, confirm: Confirm) -> TxResult:
                       confirm)
 
 
-def history(cw: ChainWallet, from_block: int = 0) -> list[Claim]:
+def history(cw: ChainWallet) -> list[Claim]:
     """My claims on this chain's pool, oldest first."""
-    logs = cw.suite.reward_pool.events.Claimed().get_logs(from_block=from_block,
-                                                          argument_filters={"account": cw.address})
+    logs = cw.events(cw.suite.reward_pool.events.Claimed(), account=cw.address)
     return [Claim(log["args"]["epoch"], log["args"]["amount"], log["transactionHash"].to_0x_hex(), log["blockNumber"])
             for log in logs]

@@ -93,3 +93,44 @@ def test_inclusion_proof_checked_here_and_in_the_evm(world: tuple[ChainWallet, A
         verify_inclusion(cw, wrong)
     with pytest.raises(WalletError, match="not the one your submission makes"):
         verify_inclusion(cw, proof.model_copy(update={"leaf": "0x" + others[0].hex()}))
+
+
+def test_claim_history_searches_from_the_deployment_in_windows(world: tuple[ChainWallet, Account]) -> None:
+    """Public RPC nodes refuse wide eth_getLogs ranges: the search walks `log_window` blocks at a
+    time from `deployed_at_block`, and finds the same claims as one wide request would."""
+    cw, coordinator = world
+    if not redeem.history(cw):
+        test_voucher_checked_claimed_and_refused_twice(world)
+    [claimed] = redeem.history(cw)
+    last = cw.w3.eth.block_number
+    asked: list[tuple[int, int]] = []
+
+    def walk(**changes: int) -> list[redeem.Claim]:
+        narrow = ChainWallet(cw.w3, cw.chain.model_copy(update=changes), cw.suite, cw.signer)
+        real = narrow.suite.reward_pool.events.Claimed
+
+        class Spy:  # the real event, with each requested range written down
+            def __call__(self):  # noqa: ANN204
+                event = real()
+                get_logs = event.get_logs
+
+                def logged(*, from_block: int, to_block: int, **kw: object) -> object:
+                    asked.append((from_block, to_block))
+                    return get_logs(from_block=from_block, to_block=to_block, **kw)
+
+                event.get_logs = logged
+                return event
+
+        narrow.suite.reward_pool.events.Claimed = Spy()
+        try:
+            return redeem.history(narrow)
+        finally:
+            narrow.suite.reward_pool.events.Claimed = real
+
+    assert walk(log_window=3) == [claimed]
+    assert asked[0][0] == 0 and asked[-1][1] == last
+    assert all(b - a + 1 <= 3 for a, b in asked) and all(b + 1 == c for (_, b), (c, _) in zip(asked, asked[1:]))
+    asked.clear()
+    assert walk(deployed_at_block=claimed.block_number, log_window=1_000) == [claimed]
+    assert asked == [(claimed.block_number, last)]
+    assert walk(deployed_at_block=claimed.block_number + 1) == []  # before the start: not searched

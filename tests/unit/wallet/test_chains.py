@@ -53,6 +53,9 @@ def test_contract_addresses() -> None:
     (("  dev:", "  Dev Chain:"), "chain key"),
     (("name: Dev", "name: Dev\n    colour: red"), "chains.dev.colour"),
     (("chains:", "chains: ["), "not valid YAML"),
+    (("    confirmations: 0\n", "    confirmations: 0\n    deployed_at_block: -5\n"), "chains.dev.deployed_at_block"),
+    (("    confirmations: 0\n", "    confirmations: 0\n    log_window: 0\n"), "chains.dev.log_window"),
+    (("    confirmations: 0\n", "    confirmations: 0\n    log_window: true\n"), "not true/false"),
 ])
 def test_bad_chain_lists_are_refused_clearly(change: tuple[str, str], message: str) -> None:
     with pytest.raises(WalletError, match=message) as caught:
