@@ -38,6 +38,8 @@ def serve(
     signer_password_fd: Annotated[Optional[int], typer.Option("--signer-password-fd", min=0, help="Read the "
                                   "keystore's password from this file descriptor.")] = None,
     chain_poa: Annotated[bool, typer.Option("--chain-poa", help="The chain is PoA (BSC, Polygon).")] = False,
+    chain_from_block: Annotated[int, typer.Option("--chain-from-block", min=0, help="The block the contracts were "
+                                "deployed in: event searches start there.")] = 0,
 ) -> None:
     """Serve the coordinator API (OpenAPI at /openapi.json, docs at /docs)."""
     from coordinator.chain.config import ChainConfigError
@@ -47,7 +49,8 @@ def serve(
     where = domain or f"{host}:{port}"
     try:
         chain = None if chain_rpc is None else chain_settings(chain_rpc, contracts, signer_keystore,
-                                                              signer_password_fd, poa=chain_poa)
+                                                              signer_password_fd, poa=chain_poa,
+                                                              deployed_at_block=chain_from_block)
         config = CoordinatorConfig(db_url=db, storage_dir=storage or default_storage(db), domain=where,
                                    uri=f"http://{where}", chain_id=chain_id, admin_addresses=tuple(admin or ()),
                                    chain=chain)

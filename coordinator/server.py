@@ -39,7 +39,7 @@ def _read_fd(fd: int) -> str:
 
 
 def chain_settings(rpc_url: str, contracts: Path | None, keystore: Path | None, password_fd: int | None, *,
-                   poa: bool = False) -> ChainConfig:
+                   poa: bool = False, deployed_at_block: int = 0) -> ChainConfig:
     """The chain settings of `alaya coordinator serve`; secrets from the environment or a descriptor."""
     if contracts is None:
         raise ChainConfigError("--chain-rpc needs --contracts FILE (the six contract addresses)")
@@ -48,5 +48,6 @@ def chain_settings(rpc_url: str, contracts: Path | None, keystore: Path | None, 
         raise ChainConfigError(f"--chain-rpc needs the voucher key: --signer-keystore PATH or {KEY_ENV}")
     password = _read_fd(password_fd) if password_fd is not None else os.environ.get(PASSWORD_ENV)
     return ChainConfig(rpc_url=rpc_url, contracts=read_contracts_file(contracts), poa=poa,
+                       deployed_at_block=deployed_at_block,
                        signer_key=SecretStr(key) if key else None, signer_keystore=keystore,
                        signer_password=SecretStr(password) if password and keystore else None)

@@ -18,7 +18,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from app.core.errors import AlayaError
 from app.wallet.chains import Chain
-from app.wallet.contracts import ContractSuite, StakeInfo, call, load_artifact
+from app.wallet.contracts import ContractSuite, StakeInfo, block_windows, call, load_artifact
 from app.wallet.errors import WalletError
 from app.wallet.signer import Signer
 from app.wallet.transactions import NONCES, NonceManager, TxSender
@@ -90,11 +90,9 @@ class ChainWallet:
         """Every log of `event` (e.g. `suite.reward_pool.events.Claimed()`) matching the filters,
         oldest first: from the contracts' deployment block to the latest, `log_window` blocks
         per request."""
-        last, window = self.w3.eth.block_number, self.chain.log_window
         logs: list[Any] = []
-        for start in range(self.chain.deployed_at_block, last + 1, window):
-            logs += event.get_logs(from_block=start, to_block=min(start + window - 1, last),
-                                   argument_filters=argument_filters)
+        for start, end in block_windows(self.chain.deployed_at_block, self.w3.eth.block_number, self.chain.log_window):
+            logs += event.get_logs(from_block=start, to_block=end, argument_filters=argument_filters)
         return logs
 
     def balances(self, reward_tokens: Sequence[str] = ()) -> Balances:

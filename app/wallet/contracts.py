@@ -19,7 +19,7 @@ the receipt, and decodes a transaction that failed on chain by replaying it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -156,6 +156,16 @@ def replay_failed_transaction(w3: Web3, tx_hash: bytes | str) -> DecodedRevert:
         raise
     # The replay passed: the state moved since, or the limit was too low for what the call does.
     return out_of_gas if ran_out else decoder.decode(b"")
+
+
+def block_windows(first: int, last: int, window: int, *, newest_first: bool = False) -> Iterator[tuple[int, int]]:
+    """Inclusive (from, to) block ranges of at most `window` blocks covering first..last: how an
+    event search asks a node that refuses wide eth_getLogs ranges (public RPCs: ~10,000 blocks)."""
+    if window < 1:
+        raise ValueError("a block window holds at least one block")
+    starts = range(first, last + 1, window)
+    for start in reversed(starts) if newest_first else starts:
+        yield start, min(start + window - 1, last)
 
 
 def deploy(w3: Web3, name: str, *args: Any, sender: Sender) -> Contract:

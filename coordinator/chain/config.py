@@ -40,6 +40,8 @@ class ChainConfig(BaseModel):
     open_pool_epochs: bool = True  # False: someone else opens RewardPool epochs (vouchers wait for it)
     block_ttl_s: float = Field(default=1.0, ge=0)  # how long "the latest block" is taken as known
     rpc_timeout_s: float = Field(default=10.0, gt=0)
+    deployed_at_block: int = Field(default=0, ge=0)  # event searches start here, not at block 0 ...
+    log_window: int = Field(default=10_000, ge=1)  # ... and span at most this many blocks a request
 
 
 def read_contracts_file(path: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from app.core.errors import AlayaError
-from app.wallet.contracts import ContractSuite, EpochInfo, send, voucher_typed_data
+from app.wallet.contracts import ContractSuite, EpochInfo, block_windows, send, voucher_typed_data
 from app.wallet.merkle import epoch_id
 from coordinator.chain import anchors
 from coordinator.chain.config import ChainConfig, ChainConfigError, load_signing_account
@@ -133,9 +133,18 @@ class ChainService:
         if on_chain.root != stored.root:
             raise ChainRefused(f"epoch {chain_epoch} already has another root on chain (0x{on_chain.root.hex()}); "
                                "the stored tree was left as it is")
-        events = self.suite.audit_anchor.events.RootAnchored().get_logs(
-            from_block=0, argument_filters={"epoch": chain_epoch})
-        return events[0]["transactionHash"].to_0x_hex() if events else "0x" + "0" * 64
+        return self.anchor_tx(chain_epoch) or "0x" + "0" * 64
+
+    def anchor_tx(self, chain_epoch: int) -> str | None:
+        """The transaction that anchored `chain_epoch` (sent, then a crash before it was stored):
+        searched newest blocks first, back to the contracts' deployment, a window at a time."""
+        last = self._read(lambda: self.w3.eth.block_number)
+        for start, end in block_windows(self.config.deployed_at_block, last, self.config.log_window, newest_first=True):
+            found = self._read(lambda start=start, end=end: self.suite.audit_anchor.events.RootAnchored().get_logs(
+                from_block=start, to_block=end, argument_filters={"epoch": chain_epoch}))
+            if found:
+                return found[-1]["transactionHash"].to_0x_hex()
+        return None
 
     # --- plumbing ------------------------------------------------------------------------
     def _read(self, read: Any) -> Any:

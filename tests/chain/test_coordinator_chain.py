@@ -98,3 +98,18 @@ def test_route_refusals_and_an_epoch_with_no_work(client: TestClient, chain: Cha
     service = ChainService(_chain_config(chain, open_pool_epochs=False))
     anchored_only = service.publish(client.app.state.ctx.db, "2026-10", clock())
     assert anchored_only.pool is None and anchored_only.anchor is None  # nothing opened, nothing to anchor
+
+
+def test_an_anchor_sent_before_a_crash_is_found_by_a_windowed_search(chain: Chain) -> None:
+    """The anchor went out and the coordinator died before storing its hash: the next publish finds
+    the transaction, newest blocks first, a few blocks per request, never before the deployment."""
+    service = ChainService(_chain_config(chain, log_window=4))
+    chain_epoch = epoch_id("2026-07")
+    assert service.anchor_tx(chain_epoch) is None
+    receipt = service._send(service.suite.audit_anchor.functions.anchor(chain_epoch, b"\x11" * 32, 3))
+    chain.w3.provider.make_request("anvil_mine", [hex(25)])  # the anchor is now several windows back
+    assert service.anchor_tx(chain_epoch) == receipt["transactionHash"].to_0x_hex()
+    after = ChainService(_chain_config(chain, deployed_at_block=receipt["blockNumber"] + 1))
+    assert after.anchor_tx(chain_epoch) is None  # before the first block searched
+    with pytest.raises(ValueError, match="log_window"):
+        _chain_config(chain, log_window=0)
