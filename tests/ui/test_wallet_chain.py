@@ -134,6 +134,36 @@ def test_a_refused_withdraw_shows_the_reason_and_sends_nothing(qtbot, chain: Cha
     assert chain.w3.eth.get_transaction_count(setup.address) == sent
 
 
+def test_the_account_box_switches_what_the_pages_read_and_send_from(qtbot, chain: Chain, runner: TaskRunner,
+                                                                   tmp_path: Path, no_keyring: None) -> None:
+    from app.wallet.keys import new_mnemonic
+
+    hd = make_wallet(tmp_path / "hd")
+    first = hd.create_from_mnemonic(new_mnemonic(), password=PASSPHRASE).accounts[0].address
+    second = hd.add_account().address
+    chain.fund(first, 3_000 * AGT_UNIT)
+    chain.fund(second, 7_000 * AGT_UNIT)
+    hd.lock()  # reading needs no key
+    window = open_window(qtbot, hd, runner, local(chain))
+    loaded(qtbot, window)
+    box = window.account_box
+    assert box.count() == 2 and box.isEnabled() and box.isVisible() and box.currentData() == first
+    assert box.currentText() == f"{first[:8]}…{first[-6:]}"
+    assert text(window, "wallet-agt") == "3,000 AGT"
+    box.setCurrentIndex(1)
+    box.activated.emit(1)  # what a user's choice sends
+    qtbot.waitUntil(lambda: window.source.read is not None and window.source.read.address == second, timeout=WAIT_MS)
+    loaded(qtbot, window)
+    qtbot.waitUntil(lambda: text(window, "wallet-agt") == "7,000 AGT", timeout=WAIT_MS)
+    assert box.currentData() == second
+    hd.unlock(PASSPHRASE)
+    assert window.source.signing().address == second  # actions sign with the chosen account
+    button(window, "wallet-refresh").click()  # a reconnect keeps the choice
+    window.connect_chain()
+    qtbot.waitUntil(lambda: window.source.read is not None, timeout=WAIT_MS)
+    assert box.currentData() == second and window.source.read.address == second
+
+
 @pytest.mark.parametrize("fate", ["dropped", "replaced"])
 def test_a_dropped_or_replaced_stake_is_shown_so(qtbot, chain: Chain, wallet: Wallet, runner: TaskRunner,
                                                   fate: str) -> None:
@@ -215,6 +245,7 @@ def test_locked_wallet_reads_balances_and_enables_no_action(qtbot, chain: Chain,
     assert "unlock it in the Wallet window to list and claim" in window.redeem.notice.text()
     assert text(window, "wallet-agt") == "50,000 AGT"
     assert not any(b.isEnabled() for b in window.balances.actions + window.level.actions + window.verify.actions)
+    assert window.account_box.count() == 1 and window.account_box.isHidden()  # one account: nothing to choose
     wallet.unlock(PASSPHRASE)
     window.close()  # closed and opened again (File > Wallet… > On chain…): the lock poll resumes
     window.show()
@@ -241,7 +272,7 @@ def test_no_chain_or_no_node_says_so_and_enables_nothing(qtbot, chain: Chain, wa
 
 def test_balances_page_screenshot(qtbot, chain: Chain, wallet: Wallet, runner: TaskRunner, tmp_path: Path) -> None:
     """The README's picture: its address is new each run, so docs/ is rewritten only when asked
-    (`ALAYA_UPDATE_SCREENSHOTS=1`); otherwise it is rendered to a temporary file."""
+    (`UPDATE_SCREENSHOTS=1`); otherwise it is rendered to a temporary file."""
     wallet.unlock(PASSPHRASE)
     setup = ChainWallet.open(local(chain), wallet.signer())
     staking.stake(setup, 1_500 * AGT_UNIT, lambda _: True)
@@ -252,7 +283,7 @@ def test_balances_page_screenshot(qtbot, chain: Chain, wallet: Wallet, runner: T
     loaded(qtbot, window)
     window.balances.amount.setText("1000")
     qtbot.wait(50)
-    shot = SHOT if os.environ.get("ALAYA_UPDATE_SCREENSHOTS") == "1" else tmp_path / SHOT.name
+    shot = SHOT if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / SHOT.name
     shot.parent.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(shot))
     assert shot.stat().st_size > 10_000  # a real picture, not an empty grab

@@ -1,6 +1,6 @@
 """What the chain pages share: the connection (`ChainSource`) and the page frame (`ChainPage`).
 
-`ChainSource` holds the read-only view of the wallet's first account on its chain (a `WatchOnly`
+`ChainSource` holds the read-only view of the chosen account on its chain (a `WatchOnly`
 signer: balances read while the wallet is locked) and, on a worker, makes the signing one from
 the unlocked wallet. `ChainPage` reads its data on an I/O worker, shows it on the GUI thread,
 says plainly why its actions are off (no wallet, no chain, node down, wallet locked, busy), and

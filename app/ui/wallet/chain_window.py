@@ -2,8 +2,8 @@
 Redemption, Verify), opened from the wallet window.
 
 It connects on an I/O worker (`ChainWallet.open` asks the node its chain id and checks the
-contracts) with the wallet's first account read-only, so balances show while the wallet is
-locked; a timer reads the lock state (memory only) and switches the actions on or off. A chain
+contracts) with one of the wallet's accounts read-only (the first, until another is chosen in
+the account box), so balances show while the wallet is locked; a timer reads the lock state (memory only) and switches the actions on or off. A chain
 without our contracts, an unreachable node or no wallet yet is said on every page, with nothing
 enabled; Reconnect tries again.
 """
@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.tasks import TaskRunner
 from app.ui.wallet.balances_page import BalancesPage
@@ -50,6 +59,13 @@ class ChainWindow(QDialog):
         for page, title in zip(self.pages, ("Balances && staking", "Level && medallions", "Redemption", "Verify"),
                                strict=True):
             self.tabs.addTab(page, title)  # "&&": a literal ampersand, not a mnemonic
+        self.account_box = QComboBox()  # the wallet's accounts; the pages show the chosen one
+        self.account_box.setObjectName("wallet-account")
+        self.account_box.setToolTip("The account these pages read and send from")
+        self.account_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.account_box.setEnabled(False)
+        self.account_box.hide()  # shown once the wallet has more than one account
+        self.account_box.activated.connect(lambda _i: self.connect_chain())
         self.connection = QLabel()
         self.connection.setObjectName("wallet-connection")
         self.connection.setWordWrap(True)
@@ -57,6 +73,7 @@ class ChainWindow(QDialog):
         self.reconnect_button.setObjectName("wallet-reconnect")
         self.reconnect_button.clicked.connect(self.connect_chain)
         top = QHBoxLayout()
+        top.addWidget(self.account_box)
         top.addWidget(self.connection, 1)
         top.addWidget(self.reconnect_button)
         layout = QVBoxLayout(self)
@@ -74,18 +91,25 @@ class ChainWindow(QDialog):
         self.connecting = True
         self.source.read, self.source.problem = None, f"Connecting to {self.chain.name}…"
         self._show()
-        wallet, chain = self.source.wallet, self.chain
+        wallet, chain, wanted = self.source.wallet, self.chain, self.account_box.currentData()
 
-        def open_read_only() -> ChainWallet:  # on a worker: wallet.json, then the node
+        def open_read_only() -> tuple[ChainWallet, list[str]]:  # on a worker: wallet.json, then the node
             if not wallet.exists():
                 raise WalletError("There is no wallet yet: create or import one in the Wallet window.")
-            return ChainWallet.open(chain, WatchOnly(wallet.record().accounts[0].address))
+            addresses = [account.address for account in wallet.record().accounts]
+            chosen = wanted if wanted in addresses else addresses[0]  # the chosen one, unless it is gone
+            return ChainWallet.open(chain, WatchOnly(chosen)), addresses
 
         self.source.bridge.run(self.source.runner.submit_io(open_read_only), self._connected, self._not_connected)
 
-    def _connected(self, cw: ChainWallet) -> None:
+    def _connected(self, opened: tuple[ChainWallet, list[str]]) -> None:
+        cw, addresses = opened
         self.connecting = False
         self.source.read, self.source.problem = cw, ""
+        self.account_box.clear()
+        for address in addresses:
+            self.account_box.addItem(f"{address[:8]}…{address[-6:]}", address)
+        self.account_box.setCurrentIndex(addresses.index(cw.address))
         self._show()
         for page in self.pages:
             page.reload()
@@ -101,6 +125,8 @@ class ChainWindow(QDialog):
         where = f"{self.chain.name} (chain {self.chain.chain_id}, {wait})"
         self.connection.setText(f"{where} · connected" if read else f"{where} · not connected")
         self.reconnect_button.setEnabled(not self.connecting)
+        self.account_box.setEnabled(not self.connecting and self.account_box.count() > 1)
+        self.account_box.setVisible(self.account_box.count() > 1)
         for page in self.pages:
             page.show_state()
 
