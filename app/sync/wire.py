@@ -335,6 +335,7 @@ class ChainInfoOut(Wire):
     chain_id: int
     contracts: dict[str, ChainAddress]  # contract name -> address
     voucher_signer: ChainAddress  # the key vouchers are signed with
+    deployed_at_block: int = 0  # the contracts' deployment: event searches start there
 
 
 class VoucherOut(Wire):

@@ -40,7 +40,8 @@ def refused(exc: ChainRefused) -> ApiError:
 def chain_info(ctx: CtxDep) -> ChainInfoOut:
     """The chain, the contract addresses and the voucher signer: what a wallet checks a voucher against."""
     chain = chain_of(ctx)
-    return ChainInfoOut(chain_id=chain.chain_id, contracts=chain.suite.addresses(), voucher_signer=chain.signer_address)
+    return ChainInfoOut(chain_id=chain.chain_id, contracts=chain.suite.addresses(), voucher_signer=chain.signer_address,
+                        deployed_at_block=chain.config.deployed_at_block)
 
 
 @router.get("/me/vouchers/{epoch}", response_model=VoucherOut,

@@ -89,7 +89,7 @@ def test_serve_with_a_chain_signs_with_its_keystore_and_never_shows_the_key(chai
     port = free_port()
     cmd = [sys.executable, "-m", "app", "-v", "coordinator", "serve", "--db", f"sqlite:///{tmp_path / 'c.db'}",
            "--port", str(port), "--chain-rpc", chain.w3.provider.endpoint_uri, "--contracts", str(contracts),
-           "--signer-keystore", str(keyfile)]
+           "--signer-keystore", str(keyfile), "--chain-from-block", "1"]
     wrong = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
                            env={**os.environ, "ALAYA_COORDINATOR_SIGNER_PASSWORD": "not it"})
     assert wrong.returncode == 2 and wrong.stderr.strip().endswith("wrong password, or the keystore is damaged")
@@ -99,6 +99,7 @@ def test_serve_with_a_chain_signs_with_its_keystore_and_never_shows_the_key(chai
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         info = requests.get(f"http://127.0.0.1:{port}/v1/chain", timeout=10).json()
         assert info["voucher_signer"] == chain.coordinator.address and info["contracts"] == chain.suite.addresses()
+        assert info["deployed_at_block"] == 1
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
