@@ -11,7 +11,9 @@ Downloads are `app.sync.download`'s (Range resume from `<blob>.part`, SHA-256, a
 When one fails, its error decides the lease: one that may succeed if tried again (a cut
 connection, a timeout, a cancel, a busy part file, server trouble) keeps the lease and the part
 and ends the cycle, so the next pull adopts the lease and resumes the part; a file damaged on
-the way (its part was discarded) keeps the lease and is fetched again at the next pull; a file
+the way (its part was discarded) keeps the lease and is fetched again at the next pull, up to
+`DAMAGED_TRIES` arrivals, after which its lease is given back (the server's copy is likely bad,
+and the item should not sit with us until the lease ends); a file
 the server itself says is other content, or refuses for good (404, 403), gives the lease back;
 a full or read-only disk keeps lease and part and stops the cycle with the reason. A 401 means
 the session ended on the server: sign in again once, as every other call does.
@@ -44,6 +46,7 @@ from app.sync.wire import API_PREFIX, MAX_LEASE_BATCH, LeaseOut, TaskOut
 log = logging.getLogger(__name__)
 LeaseListOut = pydantic.RootModel[list[TaskOut]]
 Download = Callable[..., Any]  # app.sync.download.download's signature
+DAMAGED_TRIES = 3  # damaged arrivals of one item (in this syncer's life) before its lease goes back
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Puller:
         self.offline_tasks, self.lease_s = offline_tasks, lease_s
         self.download = download or resumable_download
         self.cancel = cancel  # set: a download in progress stops at its next chunk, its part kept
+        self._damaged: dict[int, int] = {}  # item id -> damaged arrivals so far
 
     def pull(self) -> PullReport:
         report = PullReport()
@@ -103,13 +107,21 @@ class Puller:
             self._release(task)
             return None
         report.registered += 1
+        self._damaged.pop(task.item_id, None)
         return registered
 
     def _download_failed(self, task: TaskOut, exc: DownloadError, report: PullReport) -> None:
         item = f"item {task.item_id}"
         if isinstance(exc, DownloadCorrupt) and exc.retryable:  # damaged on the way; the part is gone
-            report.failed.append(f"{item}: its download arrived damaged and is fetched again at the next "
-                                 f"sync ({exc})")
+            tries = self._damaged[task.item_id] = self._damaged.get(task.item_id, 0) + 1
+            if tries < DAMAGED_TRIES:
+                report.failed.append(f"{item}: its download arrived damaged and is fetched again at the next "
+                                     f"sync ({exc})")
+            else:
+                del self._damaged[task.item_id]
+                report.failed.append(f"{item}: its download arrived damaged {tries} times ({exc}); its lease "
+                                     "was given back")
+                self._release(task)
         elif isinstance(exc, (DownloadCorrupt, DownloadRefused)) and not exc.retryable:
             report.failed.append(f"{item}: {exc}; its lease was given back")
             self._release(task)

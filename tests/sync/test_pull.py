@@ -69,6 +69,24 @@ def test_a_damaged_download_leaves_no_file_and_keeps_its_lease(coordinator: Coor
     assert (again.leased, again.registered, len(again.failed)) == (0, 0, 1)
 
 
+def test_an_item_damaged_at_every_arrival_is_given_back_after_a_few_tries(
+        coordinator: Coordinator, workspace: Workspace, client: CoordinatorClient) -> None:
+    """The server's copy is bad: the item must not sit with us, fetched in vain, until the lease ends."""
+    from app.sync.pull import DAMAGED_TRIES
+
+    coordinator.seed_pictures(2, damaged=1)
+    puller = _puller(workspace, client, 2)  # one syncer's puller, cycle after cycle
+    reports = [puller.pull() for _ in range(DAMAGED_TRIES)]
+    assert reports[0].registered == 1
+    assert all("fetched again at the next sync" in r.failed[0] for r in reports[:-1])
+    assert f"arrived damaged {DAMAGED_TRIES} times" in reports[-1].failed[0]
+    assert "its lease was given back" in reports[-1].failed[0]
+    held = parse_reply(client.call("GET", "/v1/leases"), LeaseListOut).root
+    assert len(held) == 1 and len(workspace.sync.leased_tasks()) == 1  # only the good one
+    after = puller.pull()  # the coordinator does not lease a given-back item to the same account again
+    assert (after.leased, after.failed) == (0, [])
+
+
 def test_a_task_submitted_from_pulled_work_reaches_the_coordinator(coordinator: Coordinator,
                                                                   workspace: Workspace,
                                                                   client: CoordinatorClient) -> None:
