@@ -90,8 +90,8 @@ class ChainWallet:
         """Every log of `event` (e.g. `suite.reward_pool.events.Claimed()`) matching the filters,
         oldest first: from the contracts' deployment block to the latest, `log_window` blocks
         per request."""
-        logs: list[Any] = []
-        for start, end in block_windows(self.chain.deployed_at_block, self.w3.eth.block_number, self.chain.log_window):
+        chain, logs = self.chain, []
+        for start, end in block_windows(chain.deployed_at_block, self.w3.eth.block_number, chain.log_window):
             logs += event.get_logs(from_block=start, to_block=end, argument_filters=argument_filters)
         return logs
 

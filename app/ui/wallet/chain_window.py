@@ -3,9 +3,10 @@ Redemption, Verify), opened from the wallet window.
 
 It connects on an I/O worker (`ChainWallet.open` asks the node its chain id and checks the
 contracts) with one of the wallet's accounts read-only (the first, until another is chosen in
-the account box), so balances show while the wallet is locked; a timer reads the lock state (memory only) and switches the actions on or off. A chain
-without our contracts, an unreachable node or no wallet yet is said on every page, with nothing
-enabled; Reconnect tries again.
+the account box), so balances show while the wallet is locked; a timer reads the lock state
+(memory only) and switches the actions on or off. A chain without our contracts, an
+unreachable node or no wallet yet is said on every page, with nothing enabled; Reconnect tries
+again.
 """
 
 from __future__ import annotations
