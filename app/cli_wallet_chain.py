@@ -1,4 +1,4 @@
-"""`alaya wallet balances|level|stake|unstake|withdraw|redeem|verify`: the wallet on its chain.
+"""`alaya wallet balances|level|stake|unstake|withdraw|redeem|fund-pool|verify`: the wallet on its chain.
 
 The chain is the workspace's (`wallet.chain`); `--rpc-url` and `--contracts FILE` override its
 node and addresses (a local anvil). Every transaction is simulated first (a refusal is printed
@@ -18,7 +18,7 @@ import typer
 
 from app.cli_wallet import PassphraseFd, _unlock, _wallet
 from app.core.errors import ValidationError
-from app.wallet import perks, redeem as redemption, staking
+from app.wallet import funding, perks, redeem as redemption, staking
 from app.wallet.chain import ChainWallet, WatchOnly, read_addresses
 from app.wallet.chains import get_chain
 from app.wallet.coordinator_api import CoordinatorApi
@@ -163,8 +163,19 @@ def verify(ctx: typer.Context, submission_id: Annotated[str, typer.Argument(help
                f"({verified.root}, {verified.leaf_count} submissions): checked here and on chain")
 
 
+def fund_pool(ctx: typer.Context, epoch: Annotated[str, typer.Argument(help="Month whose pool to fund, YYYY-MM")],
+              amount: Annotated[str, typer.Argument(help="How much of the epoch's token, e.g. 5000 or 12.5")],
+              rpc_url: RpcUrl = None, contracts: Contracts = None, account: Account = None,
+              passphrase_fd: PassphraseFd = None, yes: Yes = False) -> None:
+    """Fund a month's reward pool in the token it pays (a requester's or the treasury's transaction)."""
+    with _chain_wallet(ctx, rpc_url, contracts, account, passphrase_fd=passphrase_fd) as (cw, _):
+        funded = funding.fund_pool(cw, epoch, amount, _confirm(cw, yes))
+        _report(cw, funded.results)
+        typer.echo(f"the {epoch} pool has received {funded.pool_total} in all")
+
+
 COMMANDS = {"balances": balances, "level": level, "stake": stake, "unstake": unstake, "withdraw": withdraw,
-            "redeem": redeem, "verify": verify}
+            "redeem": redeem, "fund-pool": fund_pool, "verify": verify}
 
 
 def register(group: typer.Typer) -> None:

@@ -8,13 +8,12 @@ NFT contract: it may take up to three transactions (join, approve, upgrade), eac
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.wallet.chain import ChainWallet
 from app.wallet.contracts import call
 from app.wallet.errors import WalletError
-from app.wallet.transactions import Confirm, TxResult, format_units
+from app.wallet.transactions import Confirm, TxResult, format_units, parse_units
 
 PERMIT_LIFETIME_S = 3600
 
@@ -27,14 +26,7 @@ def _positive(amount: Any, what: str) -> int:
 
 def parse_agt(text: str) -> int:
     """ "12.5" -> 12.5 AGT in wei; a clear error for anything else."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise WalletError(f"not an amount of AGT: {text!r}") from None
-    wei = value * 10**18
-    if not value.is_finite() or value <= 0 or wei != wei.to_integral_value():
-        raise WalletError(f"an amount of AGT is positive with at most 18 decimals, not {text!r}")
-    return int(wei)
+    return parse_units(text, 18, "AGT")
 
 
 def _permit_signature(cw: ChainWallet, amount: int, deadline: int) -> tuple[int, bytes, bytes]:

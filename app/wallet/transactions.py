@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from web3 import Web3
@@ -90,6 +90,18 @@ class TxResult:
 
 Confirm = Callable[[PreparedTx], bool]
 Progress = Callable[[str, int, int], None]  # (tx hash, confirmations so far, confirmations wanted)
+
+
+def parse_units(text: str, decimals: int, symbol: str) -> int:
+    """ "12.5" of a token with `decimals` -> its smallest units; a clear error for anything else."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise WalletError(f"not an amount of {symbol}: {text!r}") from None
+    units = value * 10**decimals
+    if not value.is_finite() or value <= 0 or units != units.to_integral_value():
+        raise WalletError(f"an amount of {symbol} is positive with at most {decimals} decimals, not {text!r}")
+    return int(units)
 
 
 def format_units(amount: int, decimals: int = 18, places: int = 6) -> str:

@@ -19,7 +19,7 @@ from eth_account import Account
 from keyring.backends import fail
 
 from app.wallet import keystore
-from app.wallet.contracts import deploy
+from app.wallet.contracts import call, deploy, send
 from tests.chain.conftest import Chain
 from tests.chain.flow_helpers import alaya_wallet
 from tests.coordinator.live import wait_healthy
@@ -78,6 +78,47 @@ def test_stake_unstake_withdraw_level_from_the_command_line(chain: Chain, worksp
     code, out, err = alaya_wallet(ws, "level", "--upgrade", *common, "--passphrase-fd", PASSPHRASE, "--yes", capsys=capsys)
     assert code == 0 and "routing tier 1 (stake tier 1, level 1)" in out and "* 1 Bronze (50 AGT)" in out, err
     assert key[2:] not in caplog.text + out + err and PASSPHRASE not in caplog.text + out + err
+
+
+def test_a_requester_funds_a_months_pool_from_the_command_line(chain: Chain, workspace: tuple[Path, str, str],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Approve (only when needed), then fund, each simulated and confirmed; the amount is read in the
+    epoch's own token (here a requester's, 6 decimals); refusals are one line, and nothing is sent."""
+    from app.wallet.contracts import send
+
+    ws, key, contracts = workspace
+    me = Account.from_key(key).address
+    common = ("--rpc-url", chain.w3.provider.endpoint_uri, "--contracts", contracts)
+    suite, now = chain.suite, chain.w3.eth.get_block("latest")["timestamp"]
+    reward = deploy(chain.w3, "AGT", me, 500 * AGT, sender=chain.admin)  # a requester's own token
+    send(chain.w3, suite.reward_pool.functions.openEpoch(202609, suite.agt.address, now, now + 86_400),
+         chain.coordinator)
+    send(chain.w3, suite.reward_pool.functions.openEpoch(202608, reward.address, now, now + 86_400),
+         chain.coordinator)
+    sent = chain.w3.eth.get_transaction_count(me)
+    code, out, err = alaya_wallet(ws, "fund-pool", "2026-07", "5", *common, "--passphrase-fd", PASSPHRASE, "--yes",
+                                  capsys=capsys)
+    assert code != 0 and err.strip().endswith("2026-07 is not open on the reward pool yet: it opens when the "
+                                              "coordinator closes the month")
+    code, out, err = alaya_wallet(ws, "fund-pool", "2026-09", "5000", *common, "--passphrase-fd", PASSPHRASE,
+                                  "--yes", capsys=capsys)
+    assert code != 0 and err.strip() == "alaya: error: you hold 2000 AGT; funding 5000 AGT needs more"
+    code, out, err = alaya_wallet(ws, "fund-pool", "2026-09", "1,5", *common, "--passphrase-fd", PASSPHRASE,
+                                  "--yes", capsys=capsys)
+    assert code == 8 and err.strip() == "alaya: error: not an amount of AGT: '1,5'"
+    assert chain.w3.eth.get_transaction_count(me) == sent  # refused before anything was sent
+    code, out, err = alaya_wallet(ws, "fund-pool", "2026-09", "120.5", *common, "--passphrase-fd", PASSPHRASE,
+                                  "--yes", capsys=capsys)
+    assert code == 0, err
+    assert "allow the reward pool to take 120.5 AGT: confirmed" in out
+    assert "fund the 2026-09 reward pool with 120.5 AGT: confirmed" in out
+    assert "the 2026-09 pool has received 120.5 AGT in all" in out and "simulated: OK" in err
+    assert suite.epoch(202609).funded == 1205 * AGT // 10
+    code, out, err = alaya_wallet(ws, "fund-pool", "2026-08", "500", *common, "--passphrase-fd", PASSPHRASE,
+                                  "--yes", capsys=capsys)  # the requester's token: its own balance and approval
+    assert code == 0, err
+    assert suite.epoch(202608).funded == 500 * AGT and call(reward.functions.balanceOf(me)) == 0
+    assert call(suite.agt.functions.allowance(me, suite.reward_pool.address)) == 0  # the approval was spent exactly
 
 
 def test_serve_with_a_chain_signs_with_its_keystore_and_never_shows_the_key(chain: Chain, tmp_path: Path) -> None:
