@@ -12,7 +12,6 @@ commands to it and opens each asset's image.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from app.ui.dialogs.shortcut_editor import ShortcutEditor
 from app.ui.dialogs.wallet_dialog import open_wallet_dialog
 from app.ui.wallet.chain_window import ChainWindow
 from app.ui.edit_ops import EditOps
+from app.ui.guarded import run_parts
 from app.ui.lease_heartbeat import LeaseHeartbeat
 from app.ui.operations import import_folder
 from app.ui.panels.annotation_list import AnnotationList
@@ -378,16 +378,10 @@ class MainWindow(QMainWindow):
         settings = QSettings(ORGANIZATION, APPLICATION)
         settings.setValue("main_window/geometry", self.saveGeometry())
         settings.setValue("main_window/state", self.saveState())
-        steps = [self.task_list.model.close,  # no new reads; queued writes still finish (AppContext.close)
-                 self.assist_host.close, self.wallet_sync.close]
-        # a pending confirmation declined, tracking stopped: each chain window's worker ends
-        steps += [chain_window.shut_down for chain_window in self.findChildren(ChainWindow)]
-        for step in steps:  # one part failing must not keep the others open
-            try:
-                step()
-            except Exception:  # noqa: BLE001 - reported, never raised out of a Qt override (see below)
-                # shiboken 6.11 segfaults on some errors raised out of an override (tests/ui/test_shutdown.py)
-                sys.excepthook(*sys.exc_info())
+        run_parts([self.task_list.model.close,  # no new reads; queued writes still finish (AppContext.close)
+                   self.assist_host.close, self.wallet_sync.close,
+                   # a pending confirmation declined, tracking stopped: each chain window's worker ends
+                   *[chain_window.shut_down for chain_window in self.findChildren(ChainWindow)]])
         super().closeEvent(event)
 
 

@@ -75,3 +75,17 @@ def test_a_failing_part_does_not_take_the_window_down(tmp_path: Path) -> None:
     """, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "survived ['wallet'] True" in done.stdout
+
+
+def test_run_parts_reports_a_failure_and_runs_the_rest(monkeypatch) -> None:
+    from app.ui.guarded import run_parts
+
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, exc, tb: seen.append(exc))
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("Internal C++ object (QTimer) already deleted.")
+
+    assert run_parts([lambda: ran.append("a"), broken, lambda: ran.append("c")]) == 1
+    assert ran == ["a", "c"] and [str(e) for e in seen] == ["Internal C++ object (QTimer) already deleted."]

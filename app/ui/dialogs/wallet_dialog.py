@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 from app.core.tasks import TaskRunner
 from app.ui.dialogs.wallet_setup import CreatePage, ImportPage
 from app.ui.wallet.chain_window import open_chain_window
+from app.ui.guarded import run_parts
 from app.ui.workers import Bridge, describe
 from app.wallet.chains import get_chain
 from app.wallet.errors import WalletError
@@ -218,9 +219,7 @@ class WalletDialog(QDialog):
         self.pages.setCurrentIndex(page)
 
     def done(self, result: int) -> None:  # closing wipes what the pages hold
-        self.timer.stop()
-        self.create_page.clear()
-        self.import_page.clear()
+        run_parts([self.timer.stop, self.create_page.clear, self.import_page.clear])
         super().done(result)
 
 

@@ -11,6 +11,7 @@ again.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -32,6 +33,7 @@ from app.ui.wallet.chain_page import ChainPage, ChainSource
 from app.ui.wallet.level_page import LevelPage
 from app.ui.wallet.redeem_page import RedeemPage
 from app.ui.wallet.verify_page import VerifyPage
+from app.ui.guarded import run_parts
 from app.ui.workers import Bridge, describe
 from app.wallet.chain import ChainWallet, WatchOnly
 from app.wallet.chains import Chain, get_chain
@@ -152,15 +154,12 @@ class ChainWindow(QDialog):
     def done(self, result: int) -> None:
         """Closed: an open confirmation is declined; a transaction being tracked is still followed
         (its result shows when the window opens again)."""
-        self.timer.stop()
-        for page in self.pages:
-            page.close_page()
+        run_parts([self.timer.stop, *[page.close_page for page in self.pages]])
         super().done(result)
 
     def shut_down(self) -> None:
         """The app exits: also stop tracking, so that no worker keeps the exit waiting."""
-        for page in self.pages:
-            page.close_page(stop_tracking=True)
+        run_parts([functools.partial(page.close_page, stop_tracking=True) for page in self.pages])
         self.reject()
 
 
