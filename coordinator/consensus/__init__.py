@@ -15,6 +15,7 @@ from coordinator.consensus.clustering import Cluster, ShapeConsensus, cluster_by
 from coordinator.consensus.dawid_skene import dawid_skene
 from coordinator.consensus.keypoints import COCO_PERSON_SIGMAS, merge_keypoints, oks
 from coordinator.consensus.masks import mask_iou, merge_masks
+from coordinator.consensus.polylines import curve_length, curve_similarity, merge_polylines, resample
 from coordinator.consensus.segments import Segment, SegmentConsensus, merge_segments
 from coordinator.consensus.simulate import SPAMMER_HEAVY, Crowd, WorkerMix, simulate_crowd
 from coordinator.consensus.transcripts import (
@@ -24,8 +25,8 @@ from coordinator.consensus.transcripts import (
 __all__ = [
     "COCO_PERSON_SIGMAS", "SPAMMER_HEAVY", "CategoricalResult", "Cluster", "Crowd", "Decision",
     "Encoded", "Segment", "SegmentConsensus", "ShapeConsensus", "TranscriptConsensus",
-    "WorkerMix", "agreement", "box_iou", "cluster_by_similarity", "dawid_skene", "decide",
-    "encode", "levenshtein", "majority_vote", "mask_iou", "medoid_transcript", "merge_boxes",
-    "merge_keypoints", "merge_masks", "merge_segments", "normalized_distance", "oks",
-    "simulate_crowd", "weighted_majority_vote",
+    "WorkerMix", "agreement", "box_iou", "cluster_by_similarity", "curve_length", "curve_similarity", "dawid_skene",
+    "decide", "encode", "levenshtein", "majority_vote", "mask_iou", "medoid_transcript", "merge_boxes",
+    "merge_keypoints", "merge_masks", "merge_polylines", "merge_segments", "normalized_distance", "oks",
+    "resample", "simulate_crowd", "weighted_majority_vote",
 ]

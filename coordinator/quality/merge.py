@@ -2,9 +2,10 @@
 
 Each kind of answer goes to its aggregator in `coordinator.consensus`: tags by weighted vote,
 boxes by IoU matching and fusion, polygons, rotated boxes and masks as rasters by mask IoU and
-pixel vote (the result is a mask), keypoints by OKS, audio segments frame-wise with their
-transcripts by edit-distance medoid. Video annotations are merged frame by frame. Answers that
-have no automatic consensus here (polylines, tracks) make the item `needs_expert`.
+pixel vote (the result is a mask), keypoints by OKS, polylines by a curve similarity and the
+weighted mean curve, audio segments frame-wise with their transcripts by edit-distance medoid.
+Video annotations are merged frame by frame. Tracks have no automatic consensus here: they
+make the item `needs_expert`.
 
 The result also scores each annotator against the consensus (0..1): that feeds reputation
 and decides who is paid.
@@ -19,13 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from coordinator.consensus import medoid_transcript, merge_boxes, merge_keypoints, merge_segments
+from coordinator.consensus import medoid_transcript, merge_boxes, merge_keypoints, merge_polylines, merge_segments
 from coordinator.quality import rasters
 from coordinator.quality.pairs import labels_score
 
 Labels = dict[str, Any]  # wire.Labels as JSON
 _RASTER_KINDS = ("polygon", "rotated_box", "mask")
-_UNMERGED = ("polyline",)
 
 
 @dataclass
@@ -52,8 +52,6 @@ def merge_labels(answers: Mapping[Hashable, Labels], weights: Mapping[Hashable, 
             kind = ann["shape"]["kind"]
             group = "raster" if kind in _RASTER_KINDS else kind
             groups[(ann.get("frame"), group)].append((a, ann))
-            if kind in _UNMERGED:
-                result.needs_expert = f"{kind}s have no automatic consensus yet"
     for (frame, group), members in sorted(groups.items(), key=lambda kv: (kv[0][0] is not None, kv[0])):
         _MERGERS[group](result, members, who, weights, frame)
     if any(answers[a].get("segments") for a in who):
@@ -135,8 +133,13 @@ def _merge_points(result: ItemConsensus, members: list, who: list, weights: dict
         _add(result, sc.agreement, len(same), out)
 
 
-def _merge_unmerged(result: ItemConsensus, members: list, who: list, weights: dict, frame: Any) -> None:
-    _add(result, 0.0, len(members), [])  # counted as disagreement; an expert decides
+def _merge_polylines(result: ItemConsensus, members: list, who: list, weights: dict, frame: Any) -> None:
+    sc = merge_polylines([m["shape"]["points"] for _, m in members], [a for a, _ in members],
+                         [m["label"] for _, m in members], weights=weights, n_annotators=len(who))
+    base = len(result.labels["annotations"])
+    out = [_annotation(base + i, c.label, {"kind": "polyline", "points": [[float(x), float(y)] for x, y in c.shape]},
+                       frame, _heaviest(members, c.members, weights)) for i, c in enumerate(sc.clusters)]
+    _add(result, sc.agreement, len(members), out)
 
 
 def _merge_segments(result: ItemConsensus, answers: Mapping[Hashable, Labels], who: list, weights: dict) -> None:
@@ -166,4 +169,4 @@ def _transcripts_within(rows: list, start: float, end: float, who: list) -> dict
 
 
 _MERGERS = {"tag": _merge_tags, "box": _merge_boxes, "raster": _merge_rasters, "points": _merge_points,
-            "polyline": _merge_unmerged}
+            "polyline": _merge_polylines}

@@ -1,6 +1,6 @@
 """How well one answer matches a reference (the consensus, a gold truth or an expert's decision).
 
-Shapes are matched one to one (Hungarian, on IoU or OKS, same label only); the score is the
+Shapes are matched one to one (Hungarian, on IoU, OKS or curve similarity, same label only); the score is the
 sum of matched similarities over the larger of the two counts, so a missed or an invented
 object costs as much as a wrong one. Tags score by Jaccard, segments by frame-wise IoU per
 label, transcripts by 1 - normalised edit distance. Groups (frame × kind) weigh by size.
@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from coordinator.consensus import box_iou, mask_iou, normalized_distance, oks
+from coordinator.consensus import (
+    box_iou, curve_length, curve_similarity, mask_iou, normalized_distance, oks, resample,
+)
 from coordinator.quality import rasters
 
 MATCH_MIN = 0.5  # below this similarity two shapes are not the same object
@@ -101,8 +103,17 @@ def _tag_score(r: list[dict], a: list[dict]) -> float:
     return len(sr & sa) / len(sr | sa) if sr | sa else 1.0
 
 
-def _unscored(r: list[dict], a: list[dict]) -> float:
-    return 0.0  # no automatic comparison: only an expert can say
+def _curves(anns: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    points = [np.asarray(s["shape"]["points"], float) for s in anns]
+    return (np.array([resample(p) for p in points]).reshape(len(points), -1, 2),
+            np.array([curve_length(p) for p in points]))
+
+
+def _polyline_score(r: list[dict], a: list[dict]) -> float:
+    if not r or not a:
+        return _matched(np.zeros((len(r), len(a))), _same_label(r, a))
+    (cr, lr), (ca, la) = _curves(r), _curves(a)
+    return _matched(curve_similarity(cr, ca, lr, la), _same_label(r, a))
 
 
 def _segments_score(r: list[dict], a: list[dict]) -> float:
@@ -131,4 +142,4 @@ def _cover(segs: list[dict], label: str, n: int) -> np.ndarray:
 
 
 _GROUP_SCORE = {"tag": _tag_score, "box": _box_score, "raster": _raster_score, "points": _points_score,
-                "polyline": _unscored}
+                "polyline": _polyline_score}

@@ -126,10 +126,39 @@ def test_audio_segments_and_transcripts() -> None:
     assert result.scores[1] > result.scores[3]
 
 
-def test_unmergeable_kinds_go_to_an_expert() -> None:
-    line = {"id": "l", "label": "lane", "shape": {"kind": "polyline", "points": [[0, 0], [5, 5]]}}
-    result = merge_labels({1: labels(line), 2: labels(line)})
-    assert result.needs_expert and "polyline" in result.needs_expert
+def _line(label: str, *points: tuple[float, float]) -> dict:
+    return {"id": f"l{len(points)}{points[0]}", "label": label, "shape": {"kind": "polyline", "points": list(points)}}
+
+
+def test_polylines_merge_into_the_mean_curve_whichever_way_they_were_drawn() -> None:
+    answers = {1: labels(_line("lane", (100, 700), (300, 402), (500, 100)), _line("edge", (0, 0), (0, 600))),
+               2: labels(_line("lane", (503, 98), (298, 398), (97, 702))),  # drawn from the other end
+               3: labels(_line("lane", (101, 699), (500, 101)), _line("edge", (600, 0), (600, 600)))}
+    result = merge_labels(answers)
+    assert result.needs_expert is None
+    (lane,) = [a for a in result.labels["annotations"] if a["label"] == "lane"]  # the edges disagree: no quorum
+    points = np.asarray(lane["shape"]["points"])
+    assert lane["shape"]["kind"] == "polyline" and 2 <= len(points) <= 6
+    ends = sorted([points[0].tolist(), points[-1].tolist()])
+    assert ends == [pytest.approx([99.3, 700.3], abs=0.5), pytest.approx([501.0, 99.7], abs=0.5)]  # the mean ends
+    bend = np.asarray([300, 400.0])  # the middle: within 2 px of the answers' common course
+    assert min(np.linalg.norm(points[:-1] + t * (points[1:] - points[:-1]) - bend, axis=1).min()
+               for t in np.linspace(0, 1, 2001)) < 2.0
+    assert result.scores[2] > 0.4 and result.scores[1] < 1.0 and 0.0 < result.agreement < 1.0
+
+
+def test_polylines_score_against_a_reference() -> None:
+    truth = labels(_line("lane", (100, 700), (500, 100)), _line("lane", (350, 700), (750, 100)))
+    assert labels_score(truth, truth) == pytest.approx(1.0)
+    assert labels_score(truth, labels(_line("lane", (500, 100), (100, 700)))) == pytest.approx(0.5)  # one missed
+    assert labels_score(truth, labels(_line("edge", (100, 700), (500, 100)),
+                                      _line("edge", (350, 700), (750, 100)))) == 0.0  # other label
+
+
+def test_tracks_go_to_an_expert() -> None:
+    track = {"id": "t", "label": "car", "keyframes": []}
+    answers = {1: {"annotations": [], "tracks": [track], "segments": []}, 2: labels()}
+    assert merge_labels(answers).needs_expert == "tracks have no automatic consensus yet"
 
 
 def test_nobody_drew_anything_is_agreement() -> None:
