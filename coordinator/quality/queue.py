@@ -5,9 +5,13 @@ counted answer, or any answer to a honeypot), so an acknowledged answer is never
 unjudged by a crash. The quality worker claims rows, judges the items and deletes the rows in
 its own transaction; a failure keeps the row, counts the attempt and retries after a back-off.
 
-Claiming locks the *items* (`FOR UPDATE OF items SKIP LOCKED` on PostgreSQL): ingest locks the
-same item rows before it writes, so an item is judged by one worker at a time and never while
-an answer to it is being stored; a worker never waits on a lock here. SQLite has one writer.
+Claiming locks the *items* and their queue rows (`FOR UPDATE OF items, quality_queue SKIP
+LOCKED` on PostgreSQL): ingest locks the same item rows before it writes, so an item is judged
+by one worker at a time and never while an answer to it is being stored; a worker never waits
+on a lock here. Locking the queue row matters too: a claim whose snapshot still shows a row that
+another worker has just judged and deleted would otherwise lock the (now free) item row, and
+PostgreSQL re-checks only the locked rows, so the item would be judged twice. A deleted queue
+row cannot be locked, and the item drops out. SQLite has one writer.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def claim(conn: Connection, limit: int, now: datetime, only: str | None = None) 
     if only is not None:
         stmt = stmt.where(quality_queue.c.item_id == only)
     if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=items, skip_locked=True)
+        stmt = stmt.with_for_update(of=[items, quality_queue], skip_locked=True)
     return conn.execute(stmt).all()
 
 
