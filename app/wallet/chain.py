@@ -95,6 +95,10 @@ class ChainWallet:
             logs += event.get_logs(from_block=start, to_block=end, argument_filters=argument_filters)
         return logs
 
+    def erc20(self, address: str) -> Any:
+        """An ERC-20 token contract on this chain (AGT's ABI: its ERC-20 part is the standard one)."""
+        return self.w3.eth.contract(address=address, abi=load_artifact("AGT").abi)
+
     def balances(self, reward_tokens: Sequence[str] = ()) -> Balances:
         """Gas token, AGT, stake, and each ERC-20 in `reward_tokens` (addresses), read at one block."""
         block = self.w3.eth.block_number
@@ -111,7 +115,7 @@ class ChainWallet:
         checksummed = Web3.to_checksum_address(address)
         if not self.w3.eth.get_code(checksummed, block):
             raise WalletError(f"no token contract at {checksummed} on {self.chain.name}")
-        token = self.w3.eth.contract(address=checksummed, abi=load_artifact("AGT").abi)  # the ERC-20 part
+        token = self.erc20(checksummed)
         try:
             return TokenBalance(call(token.functions.symbol(), block=block), checksummed,
                                 call(token.functions.balanceOf(self.address), block=block),

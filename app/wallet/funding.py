@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.wallet.chain import ChainWallet
-from app.wallet.contracts import call, load_artifact
+from app.wallet.contracts import call
 from app.wallet.errors import WalletError
 from app.wallet.merkle import epoch_id
 from app.wallet.transactions import Confirm, TxResult, format_units, parse_units
@@ -31,7 +31,7 @@ def fund_pool(cw: ChainWallet, month: str, amount_text: str, confirm: Confirm) -
     if epoch is None:
         raise WalletError(f"{month} is not open on the reward pool yet: it opens when the coordinator closes "
                           "the month")
-    token = cw.w3.eth.contract(address=epoch.token, abi=load_artifact("AGT").abi)  # the ERC-20 part
+    token = cw.erc20(epoch.token)
     symbol, decimals = call(token.functions.symbol()), call(token.functions.decimals())
     amount = parse_units(amount_text, decimals, symbol)
     shown = f"{format_units(amount, decimals)} {symbol}"

@@ -287,3 +287,10 @@ def test_balances_page_screenshot(qtbot, chain: Chain, wallet: Wallet, runner: T
     shot.parent.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(shot))
     assert shot.stat().st_size > 10_000  # a real picture, not an empty grab
+
+
+def test_a_page_that_reads_must_say_how() -> None:
+    from app.ui.wallet.chain_page import ChainPage
+
+    with pytest.raises(TypeError, match="Half must define show_data"):
+        type("Half", (ChainPage,), {"read_data": lambda self, cw: None})

@@ -74,13 +74,17 @@ class ChainPage(QWidget):
         layout.addWidget(self.status)  # under the controls it is about
         layout.addStretch(1)
 
-    # ---- what a page provides ------------------------------------------------------------
+    # ---- what a page that reads provides: both, checked when its class is made ------------
 
-    def read_data(self, cw: ChainWallet) -> Any:  # on a worker
-        raise NotImplementedError
+    read_data: Callable[[ChainWallet], Any]  # on a worker
+    show_data: Callable[[Any], None]  # on the GUI thread
 
-    def show_data(self, data: Any) -> None:  # on the GUI thread
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.reload is ChainPage.reload:  # a page with its own reload (Verify) reads nothing first
+            missing = [name for name in ("read_data", "show_data") if not callable(getattr(cls, name, None))]
+            if missing:
+                raise TypeError(f"{cls.__name__} must define {' and '.join(missing)}")
 
     def action_enabled(self, button: QPushButton) -> bool:
         return True
